@@ -1,0 +1,129 @@
+"""Command line: a thin layer that merges options, calls the library and maps errors to exit codes.
+
+Exit codes: 0 ok; 1 some reports failed (report building, later); 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import EdureportError, ProblemsError
+from .paths import default_plan_file, demo_data_dir, demo_reference_file
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+plan_option = click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path),
+                           default=None, help="工作要点文件（YAML），默认 params/plan-2023.yaml")
+
+
+def _plan(plan_file: Path | None):
+    from .plan import load_plan
+
+    return load_plan(plan_file or default_plan_file())
+
+
+def _fail(exc: EdureportError, limit: int | None) -> None:
+    text = exc.render(limit) if isinstance(exc, ProblemsError) else f"错误：{exc}"
+    click.echo(text, err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="edureport")
+def cli() -> None:
+    """edureport：教育体育工作要点进度报告工具。"""
+
+
+@cli.command("validate")
+@click.argument("data_dir", type=click.Path(file_okay=False, path_type=Path))
+@plan_option
+@click.option("--summary", "summary_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="校验通过时把摘要另存到此文件")
+@click.option("--max-problems", type=int, default=200, show_default=True, help="最多显示的问题条数（0 为全部）")
+def validate_cmd(data_dir: Path, plan_file: Path | None, summary_file: Path | None, max_problems: int) -> None:
+    """校验数据文件夹 DATA_DIR：列出全部问题（文件、工作表、行、列、值），不修改任何文件。"""
+    from .store import load_data
+    from .summary import data_summary
+
+    try:
+        ds = load_data(data_dir, _plan(plan_file), use_cache=False)
+    except EdureportError as exc:
+        _fail(exc, max_problems or None)
+    text = data_summary(ds)
+    click.echo(text)
+    if summary_file:
+        summary_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = summary_file.with_name(summary_file.name + ".tmp")
+        tmp.write_text(text + "\n", encoding="utf-8")
+        tmp.replace(summary_file)
+
+
+@cli.command("demo-data")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, required=False)
+@plan_option
+@click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="示例名录（苏木镇与学校），默认 params/demo-reference.yaml")
+@click.option("--townships", type=click.IntRange(1), default=6, show_default=True, help="苏木镇数量")
+@click.option("--schools-per-township", type=click.IntRange(1), default=8, show_default=True,
+              help="每个苏木镇的学校（园）数量")
+@click.option("--seed", type=int, default=2023, show_default=True, help="随机种子（相同种子生成相同数据）")
+def demo_data_cmd(out_dir: Path | None, plan_file: Path | None, reference: Path | None, townships: int,
+                  schools_per_township: int, seed: int) -> None:
+    """生成一整年的演示数据到 OUT_DIR（默认 data/demo）。"""
+    from . import demo
+
+    try:
+        tables = demo.generate(_plan(plan_file), reference or demo_reference_file(), townships=townships,
+                               schools_per_township=schools_per_township, seed=seed)
+    except EdureportError as exc:
+        _fail(exc, None)
+    paths = demo.write(tables, out_dir or demo_data_dir())
+    for path, frame in zip(paths, tables.values(), strict=True):
+        click.echo(f"{path}：{len(frame):,} 行")
+
+
+@cli.command("plan")
+@plan_option
+def plan_cmd(plan_file: Path | None) -> None:
+    """检查工作要点文件并显示其结构（部分、任务、指标）。"""
+    from .summary import plan_summary
+
+    try:
+        click.echo(plan_summary(_plan(plan_file)))
+    except EdureportError as exc:
+        _fail(exc, None)
+
+
+@cli.command("status")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="数据文件夹，默认 data/demo")
+@plan_option
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="截至日期，默认工作要点年度末")
+@click.option("--township", default=None, help="只看一个苏木镇")
+@click.option("--school", default=None, help="只看一所学校（学校代码）")
+def status_cmd(data_dir: Path | None, plan_file: Path | None, as_of: dt.datetime | None, township: str | None,
+               school: str | None) -> None:
+    """显示各指标的目标、实际、完成进度与状态。"""
+    from .metrics import compute
+    from .store import load_data
+    from .summary import results_table
+
+    if township and school:
+        raise click.UsageError("--township 与 --school 只能选一个")
+    try:
+        plan = _plan(plan_file)
+        ds = load_data(data_dir or demo_data_dir(), plan)
+        level, entity = ("township", township) if township else ("school", school) if school else ("banner", "")
+        results = compute(ds, as_of.date() if as_of else plan.end, level, entity)
+    except EdureportError as exc:
+        _fail(exc, 200)
+    click.echo(results_table(results))
+
+
+def main() -> None:
+    cli(prog_name="edureport")

@@ -1,0 +1,100 @@
+"""Typed errors. Library code raises these; only the CLI turns them into messages and exit codes.
+
+One root class (``EdureportError``) so callers can catch everything the package raises on bad input,
+and specific subclasses that carry their context. Data and plan errors carry *every* problem found,
+because analysts fix a file once, not once per error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem in an input file, located the way an analyst finds it in Excel."""
+
+    file: str
+    sheet: str = ""
+    row: int | None = None  # spreadsheet row number: the header is row 1, the first data row is 2
+    column: str = ""
+    value: str = ""
+    message: str = ""
+    severity: str = "错误"  # "错误" blocks loading; "警告" is reported but loading goes on
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "错误"
+
+    def format(self) -> str:
+        parts = [self.file]
+        if self.sheet:
+            parts.append(f"工作表“{self.sheet}”")
+        if self.row is not None:
+            parts.append(f"第{self.row}行")
+        if self.column:
+            parts.append(f"列“{self.column}”")
+        where = "，".join(parts)
+        value = f"，值“{self.value}”" if self.value != "" else ""
+        return f"[{self.severity}] {where}{value}：{self.message}"
+
+
+class EdureportError(Exception):
+    """Root of every error edureport raises on purpose."""
+
+
+class ProblemsError(EdureportError):
+    """An error that carries a list of located problems (all of them, not the first)."""
+
+    title = "发现问题"
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems: list[Problem] = sorted(problems, key=_problem_sort_key)
+        super().__init__(self.render())
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    def render(self, limit: int | None = None) -> str:
+        shown: Sequence[Problem] = self.problems if limit is None else self.problems[:limit]
+        lines = [f"{self.title}：共 {len(self.errors)} 个错误"]
+        lines += [p.format() for p in shown]
+        if len(shown) < len(self.problems):
+            lines.append(f"……另有 {len(self.problems) - len(shown)} 个问题未显示")
+        return "\n".join(lines)
+
+
+class PlanError(ProblemsError):
+    """The plan file (工作要点) is malformed or inconsistent."""
+
+    title = "工作要点文件有误"
+
+
+class DataValidationError(ProblemsError):
+    """One or more data tables failed validation; nothing was loaded."""
+
+    title = "数据校验未通过"
+
+
+class UnknownKindError(EdureportError, KeyError):
+    """An indicator kind (or other registry key) that nobody registered."""
+
+    def __init__(self, registry: str, key: str, known: Iterable[str]):
+        self.registry, self.key, self.known = registry, key, sorted(known)
+        super().__init__(f"未知的{registry}“{key}”，可用：{'、'.join(self.known)}")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class UnknownEntityError(EdureportError, KeyError):
+    """A township, school or indicator asked for by name that the plan or data does not have."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _problem_sort_key(p: Problem) -> tuple:
+    return (p.file, p.sheet, p.row if p.row is not None else -1, p.column, p.message)

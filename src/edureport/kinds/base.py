@@ -1,0 +1,136 @@
+"""What every indicator kind shares: the scope it computes in, and small numeric helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pandas as pd
+
+from ..status import Outcome, elapsed_fraction
+
+if TYPE_CHECKING:
+    from ..plan import Indicator, Plan
+
+TOLERANCE = 1e-9
+
+
+@dataclass
+class Scope:
+    """One indicator, one as-of date, one place (全旗, a township or a school).
+
+    ``obs`` holds only this indicator's rows inside the place, with periods up to the as-of date;
+    ``applicable`` lists the entity keys (school ids, township names or "" for the banner) the
+    indicator applies to inside the place, and ``n_total`` how many it applies to banner-wide — the
+    ratio is used to share a banner-wide total target (e.g. 24 inspections → 4 per township).
+    """
+
+    plan: Plan
+    indicator: Indicator
+    as_of: dt.date
+    level: str
+    entity: str
+    obs: pd.DataFrame
+    applicable: list[str]
+    n_total: int
+    baselines: pd.DataFrame = field(default_factory=pd.DataFrame)
+    project_status: pd.DataFrame = field(default_factory=pd.DataFrame)
+    project_ids: list[str] = field(default_factory=list)
+
+    @property
+    def start(self) -> dt.date:
+        return self.indicator.period_from or self.plan.start
+
+    @property
+    def elapsed(self) -> float:
+        return elapsed_fraction(self.start, self.indicator.due, self.as_of)
+
+    @property
+    def share(self) -> float:
+        """This place's share of a banner-wide total, by number of applicable entities."""
+        if self.level == "banner" or self.n_total == 0:
+            return 1.0
+        return len(self.applicable) / self.n_total
+
+
+class IndicatorKind:
+    """Base class: subclasses set the class attributes and implement ``compute``."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    defaults: ClassVar[dict[str, Any]] = {}
+    comparisons: ClassVar[tuple[str, ...]] = (">=", ">", "<=", "<", "==")
+    aggregates: ClassVar[tuple[str, ...]] = ("sum",)
+    needs_target: ClassVar[bool] = True
+    uses_observations: ClassVar[bool] = True  # False: data comes from another table (projects)
+
+    def check(self, fields: dict[str, Any]) -> list[tuple[str, str]]:
+        """Problems with an indicator's plan fields, as (field, Chinese message) pairs."""
+        out: list[tuple[str, str]] = []
+        if fields.get("comparison") not in self.comparisons:
+            out.append(("comparison", f"{self.label}类指标的比较方式应为：{'、'.join(self.comparisons)}"))
+        if fields.get("aggregate") not in self.aggregates:
+            out.append(("aggregate", f"{self.label}类指标的汇总方式应为：{'、'.join(self.aggregates)}"))
+        if self.needs_target and "target" not in fields:
+            out.append(("target", f"{self.label}类指标须有数值目标 target"))
+        if fields.get("entities") and fields.get("level") == "banner":
+            out.append(("entities", "全旗层级的指标不能限定单位（entities）"))
+        if fields.get("stages") and fields.get("level") != "school":
+            out.append(("stages", "只有学校层级的指标可以限定学段（stages）"))
+        return out + self.extra_checks(fields)
+
+    def extra_checks(self, fields: dict[str, Any]) -> list[tuple[str, str]]:
+        return []
+
+    def target_text(self, ind: Indicator) -> str:
+        from ..plan import COMPARISONS
+
+        return f"{COMPARISONS[ind.comparison]}{fmt_num(ind.target, ind.unit)}"
+
+    def compute(self, scope: Scope) -> Outcome | None:
+        """The outcome in this scope, or None where the indicator does not apply there."""
+        raise NotImplementedError
+
+
+def latest_per_entity(obs: pd.DataFrame) -> pd.DataFrame:
+    """Each entity's most recent row (stock figures such as ratios are not summed over months)."""
+    if obs.empty:
+        return obs
+    return obs.sort_values("period", kind="stable").drop_duplicates("entity", keep="last")
+
+
+def compare(actual: float | None, op: str, target: float | None) -> bool:
+    if actual is None or target is None:
+        return False
+    return {
+        ">=": actual >= target - TOLERANCE,
+        ">": actual > target + TOLERANCE,
+        "<=": actual <= target + TOLERANCE,
+        "<": actual < target - TOLERANCE,
+        "==": abs(actual - target) <= TOLERANCE,
+        "<baseline": actual < target - TOLERANCE,
+        ">baseline": actual > target + TOLERANCE,
+    }[op]
+
+
+def lower_is_better(op: str) -> bool:
+    return op in ("<=", "<", "<baseline")
+
+
+def fmt_num(x: float | None, unit: str = "") -> str:
+    """A figure as it is written in Chinese reports: 41.2%, 6个, 1,234人次."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    if unit == "%":
+        return f"{x:.0f}%" if abs(x - round(x)) < 1e-9 else f"{x:.1f}%"
+    text = f"{x:,.0f}" if abs(x - round(x)) < 1e-9 else f"{x:,.1f}"
+    return f"{text}{unit}"
+
+
+def ratio_of(frame: pd.DataFrame) -> tuple[float | None, float, float]:
+    """Sum of numerators over sum of denominators, in percent — never a mean of school ratios."""
+    num = float(frame["numerator"].sum())
+    den = float(frame["denominator"].sum())
+    return (num / den * 100.0 if den > 0 else None), num, den

@@ -1,0 +1,87 @@
+"""Building projects: how many of the listed projects reached the target stage (在建 / 竣工 / 投用).
+
+Data come from the project status table, not from indicator observations. A project is late when
+the planned date for its target stage (planned start for 在建, planned finish otherwise) has passed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ..plan import PROJECT_STAGES, Indicator
+from ..status import Outcome
+from . import register
+from .base import IndicatorKind, Scope, compare
+
+RANK = {stage: i for i, stage in enumerate(PROJECT_STAGES)}
+
+
+def latest_status(status: pd.DataFrame) -> pd.DataFrame:
+    """The most recent status report of each project (periods are already cut at the as-of date)."""
+    if status.empty:
+        return status
+    return status.sort_values("period", kind="stable").drop_duplicates("project_id", keep="last")
+
+
+def project_progress(row: pd.Series | None, target_stage: str) -> float:
+    if row is None:
+        return 0.0
+    if RANK[row["stage"]] >= RANK[target_stage]:
+        return 1.0
+    if target_stage == "在建":
+        return 0.0
+    return min(0.99, float(row["percent"]) / 100.0) if pd.notna(row["percent"]) else 0.0
+
+
+class ProjectKind(IndicatorKind):
+    name = "project"
+    label = "建设项目"
+    defaults = {"unit": "个", "comparison": ">=", "aggregate": "sum", "over_time": "latest"}
+    comparisons = (">=",)
+    uses_observations = False
+
+    def extra_checks(self, fields: dict[str, Any]) -> list[tuple[str, str]]:
+        out = []
+        if not fields.get("projects"):
+            out.append(("projects", "建设项目类指标须列出项目编号（projects）"))
+        if not fields.get("target_stage"):
+            out.append(("target_stage", f"须写明目标阶段：{'、'.join(PROJECT_STAGES[1:])}"))
+        if fields.get("level") != "banner":
+            out.append(("level", "建设项目类指标在全旗层级设定，按项目所在苏木镇自动分解"))
+        return out
+
+    def target_text(self, ind: Indicator) -> str:
+        verb = {"在建": "开工", "竣工": "竣工", "投用": "竣工投用"}[ind.target_stage]
+        return f"{ind.target:g}个项目{verb}"
+
+    def compute(self, scope: Scope) -> Outcome | None:
+        ind = scope.indicator
+        if not scope.project_ids:
+            return None
+        latest = latest_status(scope.project_status).set_index("project_id")
+        reached, late, progress = 0, 0, []
+        for pid in scope.project_ids:
+            row = latest.loc[pid] if pid in latest.index else None
+            progress.append(project_progress(row, ind.target_stage))
+            if row is not None and RANK[row["stage"]] >= RANK[ind.target_stage]:
+                reached += 1
+                continue
+            planned = None
+            if row is not None:
+                planned = row["planned_start"] if ind.target_stage == "在建" else row["planned_finish"]
+            deadline = planned.date() if planned is not None and pd.notna(planned) else ind.due
+            if deadline <= scope.as_of:
+                late += 1
+        share = len(scope.project_ids) / len(ind.projects)
+        target = float(ind.target) * share  # type: ignore[arg-type]
+        met = compare(float(reached), ">=", target)
+        verb = {"在建": "开工", "竣工": "竣工", "投用": "投用"}[ind.target_stage]
+        detail = f"{len(scope.project_ids)}个项目中{reached}个已{verb}" + (f"，{late}个逾期" if late else "")
+        return Outcome(actual=float(reached), target=target, met=met, on_track=late == 0,
+                       progress=sum(progress) / len(progress), has_data=not scope.project_status.empty,
+                       detail=detail)
+
+
+register(ProjectKind())

@@ -1,0 +1,156 @@
+"""Indicator values, progress and status for any as-of date and place (全旗, 苏木镇, 学校).
+
+This is the one place reports get figures from, so a number in a chart, a table and a sentence is
+always the same number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+from .entities import applicable
+from .errors import UnknownEntityError
+from .kinds import Scope, get_kind
+from .kinds.base import fmt_num
+from .plan import Indicator
+from .status import STATUS_ORDER, Status, judge
+from .store import DataSet
+
+
+@dataclass(frozen=True)
+class IndicatorResult:
+    indicator_id: str
+    section: str
+    task: int
+    name: str
+    kind: str
+    unit: str
+    level: str  # where it was computed: banner / township / school
+    entity: str  # "" for the banner, the township name, or the school id
+    entity_name: str
+    target: float | None
+    target_text: str
+    actual: float | None
+    actual_text: str
+    progress: float | None
+    status: Status
+    expected: float | None
+    baseline: float | None
+    detail: str
+    due: dt.date
+
+
+def cutoff_period(as_of: dt.date) -> str:
+    """The last month whose figures count on ``as_of``: monthly figures count from the month's end."""
+    nxt = as_of + dt.timedelta(days=1)
+    if nxt.month != as_of.month:
+        return as_of.strftime("%Y-%m")
+    first = as_of.replace(day=1) - dt.timedelta(days=1)
+    return first.strftime("%Y-%m")
+
+
+def _entity_name(data: DataSet, level: str, entity: str) -> str:
+    if level == "banner":
+        return data.plan.region
+    if level == "township":
+        if entity not in set(data.townships["township"]):
+            raise UnknownEntityError(f"未知苏木镇“{entity}”")
+        return entity
+    match = data.schools[data.schools["school_id"] == entity]
+    if match.empty:
+        raise UnknownEntityError(f"未知学校代码“{entity}”")
+    return str(match["name"].iloc[0])
+
+
+def _in_place(frame: pd.DataFrame, level: str, entity: str) -> pd.DataFrame:
+    if level == "township":
+        return frame[frame["township"].astype(str) == entity]
+    if level == "school":
+        return frame[frame["entity"].astype(str) == entity]
+    return frame
+
+
+def _project_places(data: DataSet) -> dict[str, tuple[str, str]]:
+    """Project id → (township, school id), from the plan's school names and the registry."""
+    by_name = data.schools.drop_duplicates("name").set_index("name")
+    out = {}
+    for p in data.plan.projects:
+        if p.school and p.school in by_name.index:
+            out[p.id] = (str(by_name.loc[p.school, "township"]), str(by_name.loc[p.school, "school_id"]))
+        else:
+            out[p.id] = (p.township, "")
+    return out
+
+
+def compute(data: DataSet, as_of: dt.date, level: str = "banner", entity: str = "",
+            indicators: list[Indicator] | None = None) -> list[IndicatorResult]:
+    """Every applicable indicator's result in one place on one date (plan order)."""
+    plan = data.plan
+    name = _entity_name(data, level, entity)
+    cut = cutoff_period(as_of)
+    obs = data.observations
+    obs = obs[obs["period"] <= cut]
+    grouped = {str(k): g for k, g in obs.groupby("indicator_id", observed=True)}
+    base_grouped = {str(k): g for k, g in data.baselines.groupby("indicator_id", observed=True)}
+    status_rows = data.projects[data.projects["period"].astype(str) <= cut]
+    places = _project_places(data)
+    empty = obs.iloc[0:0]
+    out = []
+    for ind in indicators or plan.indicators:
+        kind = get_kind(ind.kind)
+        ents = applicable(ind, data.schools, data.townships)
+        mine = ents if level == "banner" else (
+            ents[ents["township"] == entity] if level == "township" else ents[ents["entity"] == entity])
+        pids = [p for p in ind.projects if level == "banner"
+                or (level == "township" and places[p][0] == entity)
+                or (level == "school" and places[p][1] == entity)]
+        scope = Scope(
+            plan=plan, indicator=ind, as_of=as_of, level=level, entity=entity,
+            obs=_in_place(grouped.get(ind.id, empty), level, entity),
+            applicable=list(mine["entity"]), n_total=len(ents),
+            baselines=_in_place(base_grouped.get(ind.id, data.baselines.iloc[0:0]), level, entity),
+            project_status=status_rows[status_rows["project_id"].isin(pids)], project_ids=pids,
+        )
+        outcome = kind.compute(scope)
+        if outcome is None:
+            continue
+        status = judge(outcome, as_of=as_of, due=ind.due, year_end=plan.end)
+        target_text = ind.target_text
+        if ind.kind == "trend" and outcome.baseline is not None:
+            target_text += f"（{fmt_num(outcome.baseline, ind.unit)}）"
+        elif level != "banner" and outcome.target is not None and ind.target is not None \
+                and abs(outcome.target - ind.target) > 1e-9:
+            target_text = f"{target_text}（本级分解{fmt_num(outcome.target, ind.unit)}）"
+        out.append(IndicatorResult(
+            indicator_id=ind.id, section=plan.section_of(ind), task=ind.task, name=ind.name, kind=ind.kind,
+            unit=ind.unit, level=level, entity=entity, entity_name=name, target=outcome.target,
+            target_text=target_text, actual=outcome.actual, actual_text=_actual_text(ind, outcome.actual, outcome.target),
+            progress=outcome.progress, status=status, expected=outcome.expected, baseline=outcome.baseline,
+            detail=outcome.detail, due=ind.due,
+        ))
+    return out
+
+
+def _actual_text(ind: Indicator, actual: float | None, target: float | None) -> str:
+    if ind.kind == "milestone":
+        if target == 1:
+            return "已完成" if actual else "未完成"
+        return f"{actual or 0:g}/{target:g}个单位完成"
+    return fmt_num(actual, ind.unit)
+
+
+def results_frame(results: list[IndicatorResult]) -> pd.DataFrame:
+    frame = pd.DataFrame([asdict(r) for r in results])
+    if not frame.empty:
+        frame["status"] = frame["status"].map(str)
+    return frame
+
+
+def status_summary(results: list[IndicatorResult]) -> dict[Status, int]:
+    """How many indicators are 达标 / 进展正常 / 滞后 / 未达标 / 无数据 (every status present, in order)."""
+    counts = Counter(r.status for r in results)
+    return {s: counts.get(s, 0) for s in STATUS_ORDER}

@@ -1,0 +1,54 @@
+"""The one module that knows where things live: project folders, default inputs, the cache.
+
+Everything else asks here, so moving a folder is a one-line change and tests can redirect the cache
+with ``EDUREPORT_CACHE_DIR``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def project_root() -> Path:
+    """The checkout this package was installed from (editable install), else the working directory."""
+    for candidate in (PACKAGE_DIR.parent.parent, Path.cwd()):
+        if (candidate / "params").is_dir() and (candidate / "pyproject.toml").is_file():
+            return candidate
+    return Path.cwd()
+
+
+def params_dir() -> Path:
+    return project_root() / "params"
+
+
+def default_plan_file() -> Path:
+    return params_dir() / "plan-2023.yaml"
+
+
+def demo_reference_file() -> Path:
+    """Named townships and schools the demo generator starts from (reference data, not a plan)."""
+    return params_dir() / "demo-reference.yaml"
+
+
+def demo_data_dir() -> Path:
+    return project_root() / "data" / "demo"
+
+
+def outputs_dir() -> Path:
+    return project_root() / "outputs"
+
+
+def cache_dir() -> Path:
+    """Where validated tables are cached as Parquet, keyed by the inputs' content hash.
+
+    Never inside the data folder: input data is read-only to us.
+    """
+    env = os.environ.get("EDUREPORT_CACHE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "edureport"

@@ -1,0 +1,136 @@
+"""Validated tables, cached once as Parquet and read back by subset.
+
+``load_data`` validates a data folder the first time it sees a given content (plan + every input file
++ package version) and stores the clean tables under the cache directory keyed by that hash; thirteen
+reports then read Parquet instead of re-parsing Excel. ``load_subset`` is the one function reports use
+to read only their township or section.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from . import __version__
+from .paths import cache_dir
+from .plan import Plan
+from .tables import TABLES
+
+CACHE_FORMAT = 1
+FRAMES = ("townships", "schools", "observations", "baselines", "projects", "activities")
+CATEGORICAL = ("indicator_id", "entity", "school_id", "township")
+
+
+@dataclass
+class DataSet:
+    """The clean tables of one data folder, and where they came from."""
+
+    plan: Plan
+    data_dir: str
+    fingerprint: str
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    warnings: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        frames = self.__dict__.get("frames", {})
+        if name in frames:
+            return frames[name]
+        raise AttributeError(name)
+
+
+def input_files(data_dir: Path) -> list[Path]:
+    """The files that feed a data folder's tables (only those; stray files do not bust the cache)."""
+    names = {f"{stem}{ext}" for t in TABLES.values() for stem in (t.name, t.label) for ext in (".csv", ".xlsx")}
+    return sorted(p for p in data_dir.iterdir() if p.name in names and p.is_file())
+
+
+def fingerprint(data_dir: str | Path, plan: Plan) -> str:
+    """SHA-256 over the plan, every input file (name and bytes) and the package/cache versions."""
+    h = hashlib.sha256(f"edureport {__version__} cache {CACHE_FORMAT}\n".encode())
+    h.update(f"plan {plan.sha256}\n".encode())
+    for path in input_files(Path(data_dir)):
+        h.update(f"{path.name}\n".encode())
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def load_data(data_dir: str | Path, plan: Plan, *, use_cache: bool = True) -> DataSet:
+    """Validated tables of a data folder; raises ``DataValidationError`` listing every problem."""
+    from .validate import validate_dir
+
+    data_dir = Path(data_dir)
+    key = fingerprint(data_dir, plan) if data_dir.is_dir() else ""
+    target = cache_dir() / key
+    if use_cache and key and (target / "meta.json").is_file():
+        return _read_cache(target, plan, data_dir, key)
+    frames = validate_dir(data_dir, plan)
+    warnings = frames.pop("warnings")
+    for name in ("observations", "baselines"):
+        for col in CATEGORICAL:
+            frames[name][col] = frames[name][col].astype(str).astype("category")
+    ds = DataSet(plan, str(data_dir), key, frames, warnings)
+    if use_cache:
+        _write_cache(target, ds)
+    return ds
+
+
+def load_subset(data_dir: str | Path, plan: Plan, *, township: str | None = None,
+                section: str | None = None) -> DataSet:
+    """Only what one report needs: one township's rows and/or one section's indicators.
+
+    Reads the Parquet cache with row filters, so the cost follows the subset, not the whole data.
+    """
+    full = cache_dir() / fingerprint(data_dir, plan)
+    if not (full / "meta.json").is_file():
+        load_data(data_dir, plan)
+    ids = [i.id for i in plan.indicators_in(section)] if section else None
+    tasks = [t.id for t in plan.tasks_in(section)] if section else None
+    frames: dict[str, pd.DataFrame] = {}
+    for name in FRAMES:
+        filters: list[tuple] = []
+        if township and name in ("observations", "baselines", "activities", "projects"):
+            filters.append(("township", "in", [township, ""]))
+        if ids is not None and name in ("observations", "baselines"):
+            filters.append(("indicator_id", "in", ids))
+        if tasks is not None and name == "activities":
+            filters.append(("task", "in", tasks))
+        frames[name] = pq.read_table(full / f"{name}.parquet", filters=filters or None).to_pandas()
+    if township:
+        frames["schools"] = frames["schools"][frames["schools"]["township"] == township]
+    meta = json.loads((full / "meta.json").read_text(encoding="utf-8"))
+    return DataSet(plan, str(data_dir), meta["fingerprint"], frames, pd.DataFrame(meta.get("warnings", [])))
+
+
+def _write_cache(target: Path, ds: DataSet) -> None:
+    """Write to a temporary folder and rename: a half-written cache is never visible."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+    try:
+        for name in FRAMES:
+            ds.frames[name].to_parquet(tmp / f"{name}.parquet", index=False)
+        meta = {"fingerprint": ds.fingerprint, "data_dir": ds.data_dir, "plan": ds.plan.sha256,
+                "version": __version__, "warnings": ds.warnings.to_dict("records")}
+        (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, default=str), encoding="utf-8")
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another process won the race; its copy is identical
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _read_cache(target: Path, plan: Plan, data_dir: Path, key: str) -> DataSet:
+    frames = {name: pd.read_parquet(target / f"{name}.parquet") for name in FRAMES}
+    meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+    return DataSet(plan, str(data_dir), key, frames, pd.DataFrame(meta.get("warnings", [])))

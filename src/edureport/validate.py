@@ -1,0 +1,150 @@
+"""Check every input table against the plan and the registry; report all problems at once.
+
+``validate_dir`` reads the data folder, runs every rule on every table (a broken registry does not
+stop the observation checks that do not need it) and either returns clean, typed tables or raises
+``DataValidationError`` with every problem located by file, sheet, row and column. It never writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataValidationError, Problem
+from .normalize import clean_text, is_blank, parse_date, parse_int, parse_number, parse_period, text
+from .plan import PROJECT_STAGES, STAGES, Plan
+from .readers import RawTable, find_file, read_table
+from .tables import TABLES
+
+MAX_PER_RULE = 200  # per file and rule; the rest is summarised in one line with its count
+OWNERSHIP = ("公办", "民办")
+
+
+@dataclass
+class Checker:
+    """Collects problems; every rule is a vectorised mask over a table's rows."""
+
+    plan: Plan
+    problems: list[Problem] = field(default_factory=list)
+
+    def flag(self, raw: RawTable, mask: pd.Series | np.ndarray, key: str, message: str | pd.Series,
+             severity: str = "错误") -> None:
+        """Report each masked row; ``message`` may be one text or a per-row Series of texts."""
+        idx = np.flatnonzero(np.asarray(pd.Series(mask).fillna(False), dtype=bool))
+        if not len(idx):
+            return
+        label = raw.table.column(key).label if key else ""
+        rows = raw.frame["_row"].to_numpy()
+        values = raw.frame[key].to_numpy(dtype=object) if key else None
+        texts = message.to_numpy(dtype=object) if isinstance(message, pd.Series) else None
+        for i in idx[:MAX_PER_RULE]:
+            value = text(values[i]) if values is not None else ""
+            msg = texts[i] if texts is not None else message
+            self.problems.append(Problem(raw.file, raw.sheet, int(rows[i]), label, value, msg, severity))
+        if len(idx) > MAX_PER_RULE:
+            first = texts[idx[0]] if texts is not None else message
+            self.problems.append(Problem(raw.file, raw.sheet, None, label, "",
+                                         f"{first}（同类问题另有{len(idx) - MAX_PER_RULE}处未逐条列出）", severity))
+
+    def required(self, raw: RawTable, key: str, message: str | None = None) -> pd.Series:
+        blank = is_blank(raw.frame[key])
+        self.flag(raw, blank, key, message or f"“{raw.table.column(key).label}”不能为空")
+        return blank
+
+    def period_in_year(self, raw: RawTable, key: str = "period") -> pd.Series:
+        blank = self.required(raw, key)
+        period, bad = parse_period(raw.frame[key])
+        self.flag(raw, bad, key, "无法识别的月份，应写作 2023-06 或 2023年6月")
+        lo, hi = self.plan.start.strftime("%Y-%m"), self.plan.end.strftime("%Y-%m")
+        outside = ~(blank | bad) & ((period < lo) | (period > hi))
+        self.flag(raw, outside, key, f"期间不在工作要点年度内（{lo}～{hi}）")
+        return period
+
+    def number(self, raw: RawTable, key: str, *, required_mask: pd.Series | None = None,
+               non_negative: bool = True, what: str = "") -> pd.Series:
+        values, bad = parse_number(raw.frame[key])
+        self.flag(raw, bad, key, "不是有效的数字")
+        if required_mask is not None:
+            self.flag(raw, required_mask & values.isna() & ~bad, key, f"{what}须填写“{raw.table.column(key).label}”")
+        if non_negative:
+            self.flag(raw, values < 0, key, "不能为负数")
+        return values
+
+
+def validate_dir(data_dir: str | Path, plan: Plan) -> dict[str, pd.DataFrame]:
+    """Read and check every table of a data folder; return clean tables or raise with all problems."""
+    from .validate_tables import check_activities, check_observations, check_projects, check_registry
+
+    data_dir = Path(data_dir)
+    checker = Checker(plan)
+    if not data_dir.is_dir():
+        raise DataValidationError([Problem(str(data_dir), message="数据文件夹不存在")])
+    raws: dict[str, RawTable | None] = {}
+    for name, table in TABLES.items():
+        path, problems = find_file(data_dir, table)
+        checker.problems += problems
+        raws[name] = None
+        if path is not None:
+            raws[name], problems = read_table(path, table)
+            checker.problems += problems
+    out: dict[str, pd.DataFrame] = {}
+    out["townships"], out["schools"] = check_registry(checker, raws["townships"], raws["schools"])
+    out["observations"] = check_observations(checker, raws["observations"], out)
+    out["baselines"] = check_observations(checker, raws["baselines"], out, baseline=True)
+    out["projects"] = check_projects(checker, raws["projects"], out)
+    out["activities"] = check_activities(checker, raws["activities"], out)
+    if any(p.is_error for p in checker.problems):
+        raise DataValidationError(checker.problems)
+    out["warnings"] = pd.DataFrame([p.__dict__ for p in checker.problems])
+    return out
+
+
+def registry_frames(checker: Checker, townships: RawTable | None,
+                    schools: RawTable | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Townships and schools, cleaned; rows with errors are reported and still kept for lookups."""
+    if townships is None:
+        t = pd.DataFrame({"township": pd.Series(dtype=object), "code": pd.Series(dtype=object)})
+    else:
+        t = pd.DataFrame({"township": clean_text(townships.frame["township"]),
+                          "code": clean_text(townships.frame["code"])})
+        checker.required(townships, "township")
+        checker.flag(townships, t["township"].duplicated(keep="first") & (t["township"] != ""), "township",
+                     "苏木镇重复")
+    cols = ["school_id", "name", "township", "stage", "ownership"]
+    if schools is None:
+        return t, pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    s = pd.DataFrame({c: clean_text(schools.frame[c]) for c in cols})
+    for c in cols:
+        checker.required(schools, c)
+    checker.flag(schools, s["school_id"].duplicated(keep="first") & (s["school_id"] != ""), "school_id",
+                 "学校代码重复")
+    if townships is not None:
+        checker.flag(schools, (s["township"] != "") & ~s["township"].isin(set(t["township"])), "township",
+                     "未知苏木镇（不在苏木镇名录中）")
+    checker.flag(schools, (s["stage"] != "") & ~s["stage"].isin(STAGES), "stage",
+                 f"未知学段，应为：{'、'.join(STAGES)}")
+    checker.flag(schools, (s["ownership"] != "") & ~s["ownership"].isin(OWNERSHIP), "ownership",
+                 "办学性质应为“公办”或“民办”")
+    return t, s
+
+
+def parse_dates(checker: Checker, raw: RawTable, keys: tuple[str, ...]) -> dict[str, pd.Series]:
+    out = {}
+    for key in keys:
+        out[key], bad = parse_date(raw.frame[key])
+        checker.flag(raw, bad, key, "无法识别的日期，应写作 2023-06-05 或 2023年6月5日")
+    return out
+
+
+def parse_ints(checker: Checker, raw: RawTable, key: str, *, non_negative: bool = True) -> pd.Series:
+    values, bad = parse_int(raw.frame[key])
+    checker.flag(raw, bad, key, "应为整数")
+    if non_negative:
+        checker.flag(raw, (values < 0).fillna(False), key, "不能为负数")
+    return values
+
+
+PROJECT_STAGE_SET = set(PROJECT_STAGES)
