@@ -18,7 +18,7 @@ from .paths import default_plan_file, demo_data_dir, demo_reference_file
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 plan_option = click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path),
-                           default=None, help="工作要点文件（YAML），默认 params/plan-2023.yaml")
+                           default=None, help="工作要点文件（YAML），默认 params/ 中最新的 plan-*.yaml")
 
 
 def _plan(plan_file: Path | None):
@@ -71,7 +71,7 @@ def validate_cmd(data_dir: Path, plan_file: Path | None, summary_file: Path | No
 @click.option("--townships", type=click.IntRange(1), default=6, show_default=True, help="苏木镇数量")
 @click.option("--schools-per-township", type=click.IntRange(1), default=8, show_default=True,
               help="每个苏木镇的学校（园）数量")
-@click.option("--seed", type=int, default=2023, show_default=True, help="随机种子（相同种子生成相同数据）")
+@click.option("--seed", type=int, default=1, show_default=True, help="随机种子（相同种子生成相同数据）")
 def demo_data_cmd(out_dir: Path | None, plan_file: Path | None, reference: Path | None, townships: int,
                   schools_per_township: int, seed: int) -> None:
     """生成一整年的演示数据到 OUT_DIR（默认 data/demo）。"""

@@ -64,9 +64,11 @@ def build_registry(plan: Plan, reference: dict[str, Any], townships: int, per_to
         while len(own) < per_township and kinds:
             spec = kinds[k % len(kinds)]
             suffix = spec["suffix"] if k < len(kinds) else f"{spec['suffix']}{k // len(kinds) + 1}"
+            k += 1
+            if any(s["name"] == f"{town}{suffix}" for s in own):
+                continue
             own.append({"name": f"{town}{suffix}", "township": town, "stage": spec["stage"],
                         "ownership": spec["ownership"]})
-            k += 1
         for s_index, school in enumerate(own, start=1):
             school["school_id"] = f"S{t_index:03d}{s_index:02d}"
             schools.append(school)
@@ -82,7 +84,7 @@ def build_registry(plan: Plan, reference: dict[str, Any], townships: int, per_to
 
 
 def generate(plan: Plan, reference_file: str | Path, *, townships: int = 6, schools_per_township: int = 8,
-             seed: int = 2023) -> dict[str, pd.DataFrame]:
+             seed: int = 1) -> dict[str, pd.DataFrame]:
     """All demo tables as frames whose columns are the Chinese headers of docs/data-format.md."""
     reference = yaml.safe_load(Path(reference_file).read_text(encoding="utf-8")) or {}
     reg = build_registry(plan, reference, townships, schools_per_township, seed)

@@ -25,7 +25,9 @@ def params_dir() -> Path:
 
 
 def default_plan_file() -> Path:
-    return params_dir() / "plan-2023.yaml"
+    """The newest ``params/plan-*.yaml``: dropping in next year's plan makes it the default."""
+    plans = sorted(params_dir().glob("plan-*.yaml"))
+    return plans[-1] if plans else params_dir() / "plan.yaml"
 
 
 def demo_reference_file() -> Path:

@@ -121,6 +121,8 @@ def _write_cache(target: Path, ds: DataSet) -> None:
         meta = {"fingerprint": ds.fingerprint, "data_dir": ds.data_dir, "plan": ds.plan.sha256,
                 "version": __version__, "warnings": ds.warnings.to_dict("records")}
         (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, default=str), encoding="utf-8")
+        if target.exists() and not (target / "meta.json").is_file():
+            shutil.rmtree(target, ignore_errors=True)  # left by a writer that was killed
         try:
             os.replace(tmp, target)
         except OSError:  # another process won the race; its copy is identical

@@ -64,7 +64,7 @@ TABLES: dict[str, Table] = {
             Column("ownership", "办学性质", required=True, aliases=("性质",), help="公办/民办"),
         ), help="学校（园）名录"),
         Table("observations", "指标数据", (
-            Column("period", "期间", "period", required=True, aliases=("月份", "统计期间"), help="统计月份，如 2023-06"),
+            Column("period", "期间", "period", required=True, aliases=("月份", "统计期间"), help="统计月份，格式 YYYY-MM"),
             SCHOOL, TOWNSHIP,
             Column("indicator_id", "指标代码", required=True, aliases=("指标编号",), help="工作要点中的指标代码，如 T02-2"),
             Column("value", "数值", "number", aliases=("值",), help="计数、节点（1=已完成）类指标填写"),

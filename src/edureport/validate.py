@@ -57,7 +57,8 @@ class Checker:
     def period_in_year(self, raw: RawTable, key: str = "period") -> pd.Series:
         blank = self.required(raw, key)
         period, bad = parse_period(raw.frame[key])
-        self.flag(raw, bad, key, "无法识别的月份，应写作 2023-06 或 2023年6月")
+        y = self.plan.year
+        self.flag(raw, bad, key, f"无法识别的月份，应写作 {y}-06 或 {y}年6月")
         lo, hi = self.plan.start.strftime("%Y-%m"), self.plan.end.strftime("%Y-%m")
         outside = ~(blank | bad) & ((period < lo) | (period > hi))
         self.flag(raw, outside, key, f"期间不在工作要点年度内（{lo}～{hi}）")
@@ -135,7 +136,8 @@ def parse_dates(checker: Checker, raw: RawTable, keys: tuple[str, ...]) -> dict[
     out = {}
     for key in keys:
         out[key], bad = parse_date(raw.frame[key])
-        checker.flag(raw, bad, key, "无法识别的日期，应写作 2023-06-05 或 2023年6月5日")
+        y = checker.plan.year
+        checker.flag(raw, bad, key, f"无法识别的日期，应写作 {y}-06-05 或 {y}年6月5日")
     return out
 
 

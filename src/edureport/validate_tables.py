@@ -13,6 +13,11 @@ from .validate import PROJECT_STAGE_SET, Checker, parse_dates, parse_ints, regis
 OBS_COLUMNS = ["period", "indicator_id", "entity", "school_id", "township", "value", "numerator", "denominator"]
 
 
+def _map(keys: pd.Series, column: pd.Series) -> pd.Series:
+    """Look keys up in an indexed column; object dtype even when nothing matches (NaN where unknown)."""
+    return keys.map(column).astype(object)
+
+
 def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
@@ -41,13 +46,13 @@ def _entities(ck: Checker, raw: RawTable, ind: pd.Series, reg: dict[str, pd.Data
     level = ind.map({i.id: i.level for i in plan.indicators})
     school, town = clean_text(f["school_id"]), clean_text(f["township"])
     is_school, is_town, is_banner = level.eq("school"), level.eq("township"), level.eq("banner")
-    sch_town = school.map(schools["township"])
+    sch_town = _map(school, schools["township"])
     known_school = sch_town.notna()
     ck.flag(raw, is_school & school.eq(""), "school_id", "学校层级指标须填写学校代码")
     ck.flag(raw, is_school & school.ne("") & ~known_school, "school_id", "未知学校代码（不在学校名录中）")
     ck.flag(raw, is_school & town.ne("") & known_school & town.ne(sch_town), "township",
             "与学校名录中该校所在苏木镇不一致（应为“" + sch_town.fillna("").astype(str) + "”）")
-    stage, name = school.map(schools["stage"]), school.map(schools["name"])
+    stage, name = _map(school, schools["stage"]), _map(school, schools["name"])
     allowed_stage = {f"{i.id}|{s}" for i in plan.indicators for s in i.stages}
     limited_stage = ind.isin({i.id for i in plan.indicators if i.stages})
     bad_stage = is_school & known_school & limited_stage & ~(ind + "|" + stage.fillna("")).isin(allowed_stage)
@@ -144,8 +149,8 @@ def check_projects(ck: Checker, raw: RawTable | None, reg: dict[str, pd.DataFram
     schools = reg["schools"].drop_duplicates("name").set_index("name")
     where = {p.id: (p.school, p.township) for p in plan.projects}
     school_name = pid.map(lambda p: where.get(p, ("", ""))[0])
-    out["school_id"] = school_name.map(schools["school_id"]).fillna("")
-    out["township"] = school_name.map(schools["township"]).fillna(pid.map(lambda p: where.get(p, ("", ""))[1]))
+    out["school_id"] = _map(school_name, schools["school_id"]).fillna("")
+    out["township"] = _map(school_name, schools["township"]).fillna(pid.map(lambda p: where.get(p, ("", ""))[1]))
     return out[cols]
 
 
@@ -164,7 +169,7 @@ def check_activities(ck: Checker, raw: RawTable | None, reg: dict[str, pd.DataFr
     ck.flag(raw, task.notna() & ~known, "task", "未知任务编号（工作要点中没有该任务）")
     town, school = clean_text(f["township"]), clean_text(f["school_id"])
     ck.flag(raw, town.ne("") & ~town.isin(set(reg["townships"]["township"])), "township", "未知苏木镇")
-    sch_town = school.map(reg["schools"].drop_duplicates("school_id").set_index("school_id")["township"])
+    sch_town = _map(school, reg["schools"].drop_duplicates("school_id").set_index("school_id")["township"])
     ck.flag(raw, school.ne("") & sch_town.isna(), "school_id", "未知学校代码（不在学校名录中）")
     ck.flag(raw, school.ne("") & town.ne("") & sch_town.notna() & town.ne(sch_town), "township",
             "与学校名录中该校所在苏木镇不一致")

@@ -36,7 +36,8 @@ class MilestoneKind(IndicatorKind):
         met = len(done) >= total if scope.indicator.aggregate == "all" else len(done) > 0
         if met:
             last = done.max() if scope.indicator.aggregate == "all" else done.min()
-            detail = f"{int(last[:4])}年{int(last[5:])}月完成"
+            late = "（逾期）" if last > scope.indicator.due.strftime("%Y-%m") else ""
+            detail = f"{int(last[:4])}年{int(last[5:])}月完成{late}"
         else:
             detail = f"{len(done)}/{total}个单位已完成" if total > 1 else "尚未完成"
         return Outcome(actual=float(len(done)), target=float(total), met=met, on_track=True,

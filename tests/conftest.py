@@ -1,0 +1,57 @@
+"""Shared fixtures: the real 2023 plan and demo data, the small second plan, a private cache per test."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from edureport.cli import cli
+from edureport.plan import Plan, load_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAN_2023 = ROOT / "params" / "plan-2023.yaml"
+DEMO = ROOT / "data" / "demo"
+MINI = Path(__file__).resolve().parent / "data" / "mini"
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets an empty cache folder, so no test sees another's cached tables."""
+    path = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("EDUREPORT_CACHE_DIR", str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def plan() -> Plan:
+    return load_plan(PLAN_2023)
+
+
+@pytest.fixture(scope="session")
+def mini_plan() -> Plan:
+    return load_plan(MINI / "plan.yaml")
+
+
+@pytest.fixture
+def mini_data(tmp_path: Path) -> Path:
+    """A writable copy of the small data folder."""
+    dest = tmp_path / "mini"
+    shutil.copytree(MINI / "data", dest)
+    return dest
+
+
+def run(*args: str):
+    """Invoke the CLI in-process; returns click's Result (exit_code, output, stderr)."""
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def tree_digest(path: Path) -> dict[str, str]:
+    """Name → SHA-256 of every file below path (to prove a command wrote nothing)."""
+    if not path.exists():
+        return {}
+    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(path.rglob("*")) if p.is_file()}

@@ -1,0 +1,76 @@
+"""The project's promises about itself: two commands, agreeing dependency lists, help for every command."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+import yaml
+
+from edureport.cli import cli
+
+from .conftest import ROOT, run
+
+
+def _name(spec: str) -> str:
+    return re.split(r"[<>=!~ \[]", spec, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_environment_yml_matches_pyproject() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    conda = [d for d in env["dependencies"] if isinstance(d, str) and _name(d) not in ("python", "pip")]
+    assert sorted(conda, key=_name) == sorted(project["dependencies"], key=_name)
+    python = next(d for d in env["dependencies"] if isinstance(d, str) and _name(d) == "python")
+    assert python.removeprefix("python") == project["requires-python"]
+
+
+def quick_start() -> list[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## 快速开始.*?```bash\n(.*?)```", readme, re.S)
+    assert block, "README needs a 快速开始 section with a bash block"
+    return [line for line in block.group(1).splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_readme_quick_start_is_two_commands() -> None:
+    assert len(quick_start()) == 2
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [line for line in script.splitlines() if line.strip() and not line.startswith(("#", "set ", "cd "))]
+    assert commands == [quick_start()[1]]
+
+
+def test_outputs_folder_is_ignored_but_kept() -> None:
+    ignore = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "outputs/*" in ignore and "!outputs/.gitkeep" in ignore
+    assert (ROOT / "outputs" / ".gitkeep").exists()
+
+
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_every_command_has_help(command: str) -> None:
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "Usage:" in result.output and len(result.output.splitlines()) > 3
+
+
+def test_unknown_option_is_usage_error() -> None:
+    result = run("validate", "--nope")
+    assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "src" / "edureport").rglob("*.py")), ids=lambda p: p.name)
+def test_modules_stay_small(path) -> None:
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= 300
+
+
+def test_data_format_doc_lists_every_table_and_column() -> None:
+    from edureport.tables import TABLES
+
+    doc = (ROOT / "docs" / "data-format.md").read_text(encoding="utf-8")
+    for table in TABLES.values():
+        assert f"`{table.name}.csv`" in doc
+        for column in table.columns:
+            assert f"| {column.label} |" in doc, (table.name, column.label)
