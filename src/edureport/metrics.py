@@ -94,6 +94,8 @@ def compute(data: DataSet, as_of: dt.date, level: str = "banner", entity: str = 
     cut = cutoff_period(as_of)
     obs = data.observations
     obs = obs[obs["period"] <= cut]
+    if indicators is not None:
+        obs = obs[obs["indicator_id"].isin([i.id for i in indicators])]
     grouped = {str(k): g for k, g in obs.groupby("indicator_id", observed=True)}
     base_grouped = {str(k): g for k, g in data.baselines.groupby("indicator_id", observed=True)}
     status_rows = data.projects[data.projects["period"].astype(str) <= cut]

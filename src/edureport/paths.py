@@ -54,3 +54,26 @@ def cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg) if xdg else Path.home() / ".cache"
     return base / "edureport"
+
+
+def resolve(path: str | Path) -> Path:
+    """A path as given, or relative to the project root (notebooks run inside notebooks/)."""
+    p = Path(path)
+    if p.is_absolute() or p.exists():
+        return p
+    return project_root() / p
+
+
+def commentary_file(year: int) -> Path:
+    return params_dir() / f"commentary-{year}.yaml"
+
+
+def report_dir(out: str | Path, year: int, as_of: str) -> Path:
+    """outputs/<year>/<as-of>/ — every report of one build lives below here."""
+    return Path(out) / str(year) / as_of
+
+
+def report_files(out: str | Path, year: int, as_of: str, stem: str) -> dict[str, Path]:
+    base = report_dir(out, year, as_of)
+    return {"html": base / "html" / f"{stem}.html", "pdf": base / "pdf" / f"{stem}.pdf",
+            "ipynb": base / "notebooks" / f"{stem}.ipynb"}

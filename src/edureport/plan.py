@@ -100,6 +100,7 @@ class Plan:
     indicators: tuple[Indicator, ...]
     projects: tuple[Project, ...] = ()
     source: str = ""
+    township_label: str = "乡镇"  # what the plan calls the level below the region (苏木镇, 乡镇, 街道)
     path: str = ""
     sha256: str = ""
     _index: dict[str, dict] = field(default_factory=dict, repr=False, compare=False)

@@ -88,6 +88,7 @@ def _one_of(allowed: Any) -> Callable[[Any], str]:
 SPECS: dict[str, dict[str, tuple[Callable[[Any], Any], bool]]] = {
     "plan": {"title": (_str, True), "year": (_int, True), "issuer": (_str, True), "region": (_str, True),
              "start": (_date, False), "end": (_date, False), "source": (_str, False),
+             "township_label": (_str, False),
              "schema_version": (_int, False)},
     "section": {"number": (_str, True), "title": (_str, True)},
     "task": {"id": (_int, True), "section": (_str, True), "title": (_str, True), "lead": (_str, True),
@@ -226,7 +227,7 @@ def build_plan(data: Any, *, label: str, path: str, sha256: str) -> Plan:
     strip = lambda r: {k: v for k, v in r.items() if k != "__line__"}  # noqa: E731
     return Plan(
         title=head["title"], year=head["year"], issuer=head["issuer"], region=head["region"],
-        start=start, end=end, source=head.get("source", ""),
+        start=start, end=end, source=head.get("source", ""), township_label=head.get("township_label", "乡镇"),
         sections=tuple(Section(**strip(r)) for r in lists["sections"]),
         tasks=tuple(Task(**strip(r)) for r in lists["tasks"]),
         projects=tuple(Project(**strip(r)) for r in lists["projects"]),

@@ -24,6 +24,9 @@ class Status(StrEnum):
 
 
 STATUS_ORDER = (Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED, Status.NO_DATA)
+# One palette for tables, badges and charts (green, blue, amber, red, grey).
+STATUS_COLOURS = {Status.DONE: "#2e7d32", Status.ON_TRACK: "#1565c0", Status.LAGGING: "#e08600",
+                  Status.MISSED: "#c62828", Status.NO_DATA: "#8a8a8a"}
 
 
 @dataclass(frozen=True)

@@ -105,8 +105,7 @@ def load_subset(data_dir: str | Path, plan: Plan, *, township: str | None = None
         if tasks is not None and name == "activities":
             filters.append(("task", "in", tasks))
         frames[name] = pq.read_table(full / f"{name}.parquet", filters=filters or None).to_pandas()
-    if township:
-        frames["schools"] = frames["schools"][frames["schools"]["township"] == township]
+    # The registry (schools, townships) stays whole: targets shared by number of units need the totals.
     meta = json.loads((full / "meta.json").read_text(encoding="utf-8"))
     return DataSet(plan, str(data_dir), meta["fingerprint"], frames, pd.DataFrame(meta.get("warnings", [])))
 

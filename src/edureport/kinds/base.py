@@ -124,7 +124,9 @@ def fmt_num(x: float | None, unit: str = "") -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "—"
     if unit == "%":
-        return f"{x:.0f}%" if abs(x - round(x)) < 1e-9 else f"{x:.1f}%"
+        if abs(x - round(x)) < 1e-9:
+            return f"{x:.0f}%"
+        return "99.9%" if 99.95 <= x < 100 else f"{x:.1f}%"  # never show an unmet 100% target as met
     text = f"{x:,.0f}" if abs(x - round(x)) < 1e-9 else f"{x:,.1f}"
     return f"{text}{unit}"
 

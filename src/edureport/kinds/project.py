@@ -85,3 +85,28 @@ class ProjectKind(IndicatorKind):
 
 
 register(ProjectKind())
+
+
+def project_table(data, as_of, project_ids: list[str], township: str = "") -> pd.DataFrame:
+    """One row per plan project: latest stage, % complete, planned/actual dates, budget, overdue flag."""
+    from ..metrics import cutoff_period
+
+    plan = data.plan
+    names = data.schools.drop_duplicates("name").set_index("name")
+    status = data.projects[data.projects["period"] <= cutoff_period(as_of)]
+    latest = latest_status(status).set_index("project_id")
+    rows = []
+    for pid in project_ids:
+        p = plan.project(pid)
+        town = str(names.loc[p.school, "township"]) if p.school in names.index else p.township
+        if township and town != township:
+            continue
+        row = latest.loc[pid] if pid in latest.index else None
+        stage = row["stage"] if row is not None else "未开工"
+        planned = None if row is None else (row["planned_start"] if p.goal_stage == "在建" else row["planned_finish"])
+        late = RANK[stage] < RANK[p.goal_stage] and planned is not None and pd.notna(planned) \
+            and planned.date() <= as_of
+        fields = ("percent", "planned_start", "actual_start", "planned_finish", "actual_finish", "budget")
+        rows.append({"project_id": pid, "name": p.name, "place": p.school or town or plan.region, "goal": p.goal,
+                     "stage": stage, **{k: None if row is None else row[k] for k in fields}, "overdue": bool(late)})
+    return pd.DataFrame(rows)

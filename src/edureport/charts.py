@@ -1,0 +1,116 @@
+"""Charts as SVG strings: monthly trend against the target, township comparison, status by section.
+
+SVG keeps charts sharp in print; glyphs are drawn as outlines with the packaged CJK font, and the
+output carries no date or random id, so the same data always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from .fonts import setup_matplotlib
+from .status import STATUS_COLOURS, STATUS_ORDER, Status
+
+INK, GRID, TARGET, HIGHLIGHT, BAR = "#333333", "#dddddd", "#c62828", "#1565c0", "#9fb7d6"
+MAX_BARS = 30
+
+
+def _figure(width: float = 6.4, height: float = 2.5):
+    setup_matplotlib()
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(width, height), dpi=100)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(colors=INK, labelsize=8)
+    ax.grid(axis="y", color=GRID, linewidth=0.6)
+    ax.set_axisbelow(True)
+    return fig, ax
+
+
+def _svg(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def trend_chart(months: Sequence[str], values: Sequence[float | None], *, target: float | None, unit: str,
+                label: str, target_label: str = "年度目标") -> str:
+    """Month-by-month values with the target as a dashed line."""
+    fig, ax = _figure()
+    xs = list(range(len(months)))
+    points = [(x, v) for x, v in zip(xs, values, strict=True) if v is not None]
+    if points:
+        ax.plot([p[0] for p in points], [p[1] for p in points], color=HIGHLIGHT, marker="o", markersize=3.5,
+                linewidth=1.6, label=label)
+        last_x, last_v = points[-1]
+        ax.annotate(_fmt(last_v, unit), (last_x, last_v), textcoords="offset points", xytext=(4, 4), fontsize=8,
+                    color=HIGHLIGHT)
+    if target is not None:
+        ax.axhline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"{target_label} {_fmt(target, unit)}")
+    ax.set_xticks(xs, [f"{int(m[5:])}月" for m in months])
+    ax.set_xlim(-0.5, len(months) - 0.5)
+    if unit == "%":
+        ax.set_ylabel("%", fontsize=8, color=INK)
+    lo = min([v for _, v in points] + ([target] if target is not None else []) + [0])
+    ax.set_ylim(bottom=lo)
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    return _svg(fig)
+
+
+def township_chart(names: Sequence[str], values: Sequence[float | None], *, banner: float | None,
+                   target: float | None, unit: str, highlight: str = "", banner_label: str = "全旗") -> str:
+    """One bar per township; the banner figure and the target as lines; one township highlighted."""
+    pairs = [(n, v) for n, v in zip(names, values, strict=True) if v is not None]
+    if len(pairs) > MAX_BARS:  # a big county: the lowest ones and the highlighted one
+        keep = sorted(pairs, key=lambda p: p[1])[: MAX_BARS - 1]
+        pairs = keep + [p for p in pairs if p[0] == highlight and p not in keep]
+    fig, ax = _figure(height=2.6)
+    xs = list(range(len(pairs)))
+    colours = [HIGHLIGHT if n == highlight else BAR for n, _ in pairs]
+    ax.bar(xs, [v for _, v in pairs], color=colours, width=0.6)
+    for x, (_, v) in zip(xs, pairs, strict=True):
+        ax.text(x, v, _fmt(v, unit), ha="center", va="bottom", fontsize=7.5, color=INK)
+    if banner is not None:
+        ax.axhline(banner, color=INK, linestyle=":", linewidth=1, label=f"{banner_label} {_fmt(banner, unit)}")
+    if target is not None:
+        ax.axhline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"目标 {_fmt(target, unit)}")
+    ax.set_xticks(xs, [n for n, _ in pairs], fontsize=8, rotation=0 if len(pairs) <= 8 else 45)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _svg(fig)
+
+
+def status_chart(labels: Sequence[str], summaries: Sequence[dict[Status, int]]) -> str:
+    """Stacked horizontal bars: how many indicators of each section are in each status."""
+    fig, ax = _figure(height=0.45 * len(labels) + 0.9)
+    ax.grid(axis="x", color=GRID, linewidth=0.6)
+    ax.grid(axis="y", visible=False)
+    ys = list(range(len(labels)))[::-1]
+    left = [0] * len(labels)
+    for status in STATUS_ORDER:
+        counts = [s.get(status, 0) for s in summaries]
+        if not any(counts):
+            continue
+        ax.barh(ys, counts, left=left, color=STATUS_COLOURS[status], height=0.55, label=status.value)
+        for y, lft, c in zip(ys, left, counts, strict=True):
+            if c:
+                ax.text(lft + c / 2, y, str(c), ha="center", va="center", fontsize=7.5, color="white")
+        left = [a + b for a, b in zip(left, counts, strict=True)]
+    ax.set_yticks(ys, labels, fontsize=8.5)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("指标数", fontsize=8, color=INK)
+    ax.legend(fontsize=8, frameon=False, ncol=5, loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    return _svg(fig)
+
+
+def _fmt(v: float, unit: str) -> str:
+    if unit == "%":
+        return f"{v:.1f}%"
+    return f"{v:,.0f}" if abs(v - round(v)) < 1e-9 else f"{v:,.1f}"

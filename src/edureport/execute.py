@@ -1,0 +1,99 @@
+"""Run one report job: papermill executes the notebook, then HTML and PDF are rendered in-process.
+
+Parameters are checked against the notebook's ``parameters`` cell first, so a mistyped name is refused
+instead of silently injected. A failed notebook is saved (with the error in it) before the error is
+raised, so the analyst can open it and see where it failed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import EdureportError
+from .paths import project_root, report_files
+from .render import html_to_pdf, notebook_to_html, write_atomic
+from .reports import Job
+
+TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
+
+
+class ParameterError(EdureportError):
+    """A parameter the notebook does not declare, or of the wrong type."""
+
+
+class ReportFailedError(EdureportError):
+    """The notebook raised an error; the executed notebook was saved for inspection."""
+
+    def __init__(self, job: Job, message: str, notebook: Path | None):
+        self.job, self.notebook = job, notebook
+        super().__init__(f"{job.title}：{message}")
+
+
+@dataclass
+class JobResult:
+    job: Job
+    status: str  # built / failed
+    seconds: float
+    files: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+
+
+def notebooks_dir() -> Path:
+    return project_root() / "notebooks"
+
+
+def check_parameters(notebook: Path, parameters: dict[str, Any]) -> None:
+    """Refuse names the ``parameters`` cell does not declare and values of another type."""
+    import papermill
+
+    declared = papermill.inspect_notebook(str(notebook))
+    problems = []
+    for name, value in parameters.items():
+        if name not in declared:
+            problems.append(f"笔记本 {notebook.name} 没有参数“{name}”（可用：{'、'.join(declared)}）")
+            continue
+        want = TYPES.get(str(declared[name].get("inferred_type_name", "")).strip())
+        if want is not None and not isinstance(value, want):
+            problems.append(f"参数“{name}”应为 {declared[name]['inferred_type_name']}，实际为 {value!r}")
+    if problems:
+        raise ParameterError("；".join(problems))
+
+
+def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: str,
+            formats: tuple[str, ...] = ("html", "pdf"), timeout: int | None = 600) -> JobResult:
+    """Execute one report and write its executed notebook, HTML and PDF atomically."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    started = time.perf_counter()
+    source = notebooks_dir() / job.notebook
+    params = {**common, **job.parameters}
+    check_parameters(source, params)
+    files = report_files(out, year, as_of, job.stem)
+    files["ipynb"].parent.mkdir(parents=True, exist_ok=True)
+    scratch = files["ipynb"].with_name(f".{job.stem}.running.ipynb")
+    try:
+        nb = papermill.execute_notebook(
+            str(source), str(scratch), parameters=params, cwd=str(notebooks_dir()), progress_bar=False,
+            log_output=False, request_save_on_cell_execute=False, execution_timeout=timeout,
+        )
+    except PapermillExecutionError as exc:
+        scratch.replace(files["ipynb"])  # keep the failed notebook for inspection
+        raise ReportFailedError(job, f"{exc.ename}: {exc.evalue}", files["ipynb"]) from None
+    except BaseException:
+        scratch.unlink(missing_ok=True)
+        raise
+    written = {"ipynb": str(files["ipynb"])}
+    html = notebook_to_html(nbformat.from_dict(nb), title=job.title, kind=job.kind)
+    if "html" in formats:
+        write_atomic(files["html"], html)
+        written["html"] = str(files["html"])
+    if "pdf" in formats:
+        write_atomic(files["pdf"], html_to_pdf(html))
+        written["pdf"] = str(files["pdf"])
+    scratch.replace(files["ipynb"])
+    return JobResult(job, "built", time.perf_counter() - started, written)

@@ -1,0 +1,88 @@
+"""Blocks shared by the section, township and review reports: indicator tables and charts."""
+
+from __future__ import annotations
+
+from .charts import township_chart, trend_chart
+from .htmlkit import Block, badge, figure, join, progress_bar, table
+from .metrics import IndicatorResult
+from .report_common import ReportContext
+from .status import Status
+
+CHARTED_KINDS = ("ratio", "trend", "count")
+
+
+def indicator_table(ctx: ReportContext, results: list[IndicatorResult], caption: str,
+                    compare: bool = False) -> tuple[Block, int]:
+    """指标 | 目标 | 实际 | 完成进度 | 状态 (and, for a township, 全旗 and 排名)."""
+    n = ctx.numbering.next_table()
+    headers = ["指标", "目标", "实际", "完成进度", "状态"]
+    rows = []
+    for r in results:
+        row = [r.name, r.target_text, r.actual_text, progress_bar(r.progress, r.status), badge(r.status)]
+        if compare:
+            banner, rank = township_context(ctx, r)
+            row[3:3] = [banner, rank]
+        rows.append(row)
+    if compare:
+        headers[3:3] = [f"{ctx.region}", "排名"]
+    raw = [5, 6] if compare else [3, 4]
+    return table(headers, rows, number=n, caption=caption, raw_columns=raw, cls="indicators"), n
+
+
+def township_context(ctx: ReportContext, r: IndicatorResult) -> tuple[str, str]:
+    """The banner figure and this township's rank among townships for one indicator."""
+    banner = next((b for b in ctx.banner_results if b.indicator_id == r.indicator_id), None)
+    values = [(t, res[r.indicator_id].actual) for t, res in ctx.by_township.items()
+              if r.indicator_id in res and res[r.indicator_id].actual is not None]
+    rank = "—"
+    if r.actual is not None and len(values) > 1 and r.kind in CHARTED_KINDS:
+        lower = r.target_text.startswith(("≤", "低于"))
+        better = sum(1 for _, v in values if (v < r.actual if lower else v > r.actual))
+        rank = f"{better + 1}/{len(values)}"
+    return (banner.actual_text if banner else "—"), rank
+
+
+def trend_figure(ctx: ReportContext, r: IndicatorResult, level: str = "banner", entity: str = "") -> Block:
+    months, values = ctx.monthly(r.indicator_id, level, entity)
+    if sum(v is not None for v in values) < 2:
+        return Block("")
+    target = r.baseline if r.kind == "trend" else r.target
+    label = "上年水平" if r.kind == "trend" else "年度目标"
+    svg = trend_chart(months, values, target=target, unit=r.unit, label=r.name, target_label=label)
+    return figure(svg, ctx.numbering.next_figure(), f"{r.entity_name}{r.name}逐月情况")
+
+
+def township_figure(ctx: ReportContext, r: IndicatorResult, highlight: str = "") -> Block:
+    """Compare townships for an indicator collected below the banner level."""
+    ind = ctx.plan.indicator(r.indicator_id)
+    if ind.level == "banner" or r.kind not in CHARTED_KINDS:
+        return Block("")
+    names, values = [], []
+    for t, res in ctx.by_township.items():
+        if r.indicator_id in res:
+            names.append(t)
+            values.append(res[r.indicator_id].actual)
+    if sum(v is not None for v in values) < 2:
+        return Block("")
+    per_unit = r.kind in ("ratio", "trend") or ind.aggregate in ("min", "max") or ind.comparison in ("<=", "<")
+    banner = next((b.actual for b in ctx.banner_results if b.indicator_id == r.indicator_id), None)
+    target = (r.baseline if r.kind == "trend" else ind.target) if per_unit else None
+    svg = township_chart(names, values, banner=banner if per_unit else None, target=target, unit=r.unit,
+                         highlight=highlight, banner_label=ctx.region)
+    return figure(svg, ctx.numbering.next_figure(), f"各{ctx.plan.township_label}{r.name}")
+
+
+def lagging(results: list[IndicatorResult]) -> list[IndicatorResult]:
+    return [r for r in results if r.status in (Status.LAGGING, Status.MISSED)]
+
+
+def figures_for(ctx: ReportContext, results: list[IndicatorResult], *, towns: bool = True,
+                level: str = "banner", entity: str = "", highlight: str = "") -> Block:
+    blocks = []
+    for r in results:
+        if r.kind not in CHARTED_KINDS:
+            continue
+        blocks.append(trend_figure(ctx, r, level, entity))
+        if towns:
+            blocks.append(township_figure(ctx, r, highlight))
+    return join(blocks)

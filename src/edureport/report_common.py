@@ -1,0 +1,154 @@
+"""What every report shares: loading its inputs, the cover/header, the closing note, common tables.
+
+A notebook creates one ``ReportContext`` from its parameters and passes it to the section, township
+or review functions; the context carries the figure/table numbering so references in the text match.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+from importlib.metadata import version
+
+import pandas as pd
+
+from .commentary import Commentary, load_commentary
+from .htmlkit import Block, Numbering, esc, table
+from .kinds.project import project_table
+from .metrics import IndicatorResult, compute
+from .narrative import date_cn, region_word
+from .paths import commentary_file, resolve
+from .plan import Plan, load_plan
+from .store import DataSet, load_data, load_subset
+
+
+@dataclass
+class ReportContext:
+    kind: str  # section / township / review
+    plan: Plan
+    data: DataSet
+    as_of: dt.date
+    title: str
+    commentary: Commentary = field(default_factory=Commentary)
+    numbering: Numbering = field(default_factory=Numbering)
+    township: str = ""
+    section: str = ""
+    full: DataSet | None = None  # all townships, for comparisons and ranks
+
+    @classmethod
+    def load(cls, kind: str, *, plan_file: str, data_dir: str, as_of: str, commentary: str = "",
+             township: str = "", section: str = "") -> ReportContext:
+        plan = load_plan(resolve(plan_file))
+        when = dt.date.fromisoformat(as_of) if as_of else plan.end
+        data_path = resolve(data_dir)
+        full = load_data(data_path, plan)
+        data = load_subset(data_path, plan, township=township or None, section=section or None) \
+            if (township or section) else full
+        notes = load_commentary(resolve(commentary) if commentary else commentary_file(plan.year), plan)
+        if kind == "section":
+            title = f"第{plan.section(section).number}部分进展报告"
+        elif kind == "township":
+            title = f"{township}{plan.year}年工作进展报告"
+        else:
+            title = f"{plan.issuer}{plan.year}年工作总结"
+        return cls(kind, plan, data, when, title, notes, Numbering(), township, section, full)
+
+    @property
+    def region(self) -> str:
+        return region_word(self.plan)
+
+    def results(self, level: str = "banner", entity: str = "", indicators=None) -> list[IndicatorResult]:
+        return compute(self.data, self.as_of, level, entity, indicators)
+
+    @functools.cached_property
+    def banner_results(self) -> list[IndicatorResult]:
+        return compute(self.full or self.data, self.as_of)
+
+    @functools.cached_property
+    def by_township(self) -> dict[str, dict[str, IndicatorResult]]:
+        """Every township's results (from the full data), for comparison charts and ranks."""
+        assert self.full is not None
+        towns = list(self.full.townships["township"])
+        return {t: {r.indicator_id: r for r in compute(self.full, self.as_of, "township", t)} for t in towns}
+
+    def monthly(self, indicator_id: str, level: str = "banner", entity: str = "") -> tuple[list[str], list]:
+        """The indicator's value at each month end of the plan year up to the as-of date."""
+        ind = self.plan.indicator(indicator_id)
+        months, values = [], []
+        d = self.plan.start
+        while d <= min(self.as_of, self.plan.end):
+            end = (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+            if end > self.as_of:
+                break
+            res = compute(self.data, end, level, entity, [ind])
+            months.append(end.strftime("%Y-%m"))
+            values.append(res[0].actual if res and res[0].actual is not None else None)
+            d = end + dt.timedelta(days=1)
+        return months, values
+
+
+def cover(ctx: ReportContext, subtitle: str) -> Block:
+    """Title block: a full cover page in print, a header on screen."""
+    fp = ctx.data.fingerprint
+    return Block(
+        f'<header class="cover"><p class="issuer">{esc(ctx.plan.issuer)}</p>'
+        f'<h1 class="title">{esc(ctx.title)}</h1><p class="subtitle">{esc(subtitle)}</p>'
+        f'<p class="asof">数据截至{esc(date_cn(ctx.as_of))}</p>'
+        f'<p class="fingerprint">依据：《{esc(ctx.plan.title)}》　数据指纹 {esc(fp[:12])}</p></header>'
+    )
+
+
+def closing_note(ctx: ReportContext) -> Block:
+    """Where the figures come from: data fingerprint, plan hash and versions (no wall-clock time)."""
+    versions = "，".join(f"{p} {version(p)}" for p in ("edureport", "pandas", "matplotlib"))
+    return Block(
+        '<section class="colophon"><h2>说明</h2>'
+        f"<p>本报告由 edureport 依据《{esc(ctx.plan.title)}》和报送数据自动生成，数据截至{esc(date_cn(ctx.as_of))}。"
+        "状态说明：达标＝已完成年度目标；进展正常＝按时间进度推进；滞后＝落后于时间进度或已过完成时限；"
+        "未达标＝年度结束仍未完成或已无法完成；无数据＝尚未报送。</p>"
+        f'<p class="mono">数据指纹（SHA-256）：{esc(ctx.data.fingerprint)}<br>'
+        f"工作要点文件（SHA-256）：{esc(ctx.plan.sha256)}<br>软件版本：{esc(versions)}</p></section>"
+    )
+
+
+def projects_block(ctx: ReportContext, project_ids: list[str], township: str = "") -> Block:
+    frame = project_table(ctx.full or ctx.data, ctx.as_of, project_ids, township)
+    if frame.empty:
+        return Block('<p class="note">本部分没有建设项目。</p>')
+    n = ctx.numbering.next_table()
+    rows = []
+    for r in frame.itertuples():
+        flag = '<span class="flag">逾期</span>' if r.overdue else "否"
+        rows.append([r.name, r.place, r.stage, _pct(r.percent), _d(r.planned_start), _d(r.actual_start),
+                     _d(r.planned_finish), _d(r.actual_finish), _money(r.budget), flag])
+    return table(["项目", "所在单位", "阶段", "完成比例", "计划开工", "实际开工", "计划竣工", "实际竣工", "预算（万元）", "逾期"],
+                 rows, number=n, caption="建设项目进展", raw_columns=[9], cls="projects")
+
+
+def activities_block(ctx: ReportContext, tasks: list[int], township: str = "") -> Block:
+    acts = ctx.data.activities
+    acts = acts[acts["task"].isin(tasks) & (acts["date"] <= pd.Timestamp(ctx.as_of))]
+    if township:
+        acts = acts[acts["township"] == township]
+    if acts.empty:
+        return Block('<p class="note">截至目前没有登记的活动。</p>')
+    n = ctx.numbering.next_table()
+    names = ctx.data.schools.set_index("school_id")["name"].to_dict() if len(ctx.data.schools) else {}
+    rows = [[_d(r.date), f"任务{r.task}", r.title, names.get(r.school_id, "") or r.township or ctx.region,
+             "" if pd.isna(r.participants) else f"{int(r.participants):,}"]
+            for r in acts.sort_values(["date", "task"]).itertuples()]
+    return table(["日期", "任务", "活动", "单位", "参与人数"], rows, number=n,
+                 caption=f"已开展的活动（共{len(rows)}项）", cls="activities")
+
+
+def _d(value) -> str:
+    return "" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def _pct(value) -> str:
+    return "" if value is None or pd.isna(value) else f"{value:.0f}%"
+
+
+def _money(value) -> str:
+    return "" if value is None or pd.isna(value) else f"{value:,.1f}"
