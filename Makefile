@@ -17,11 +17,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Demo outputs available so far: the demo data (deterministic; identical to the committed copy)
-# and its validation summary.
+# Demo outputs: the demo data (deterministic; identical to the committed copy), its validation summary,
+# and every report (6 sections, 6 townships, the year-end review) as HTML and PDF under outputs/.
 demo: $(STAMP)
 	$(BIN)/edureport demo-data data/demo
 	$(BIN)/edureport validate data/demo --summary outputs/validation-summary.txt
+	$(BIN)/edureport build --data data/demo
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests

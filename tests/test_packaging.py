@@ -21,7 +21,9 @@ def test_environment_yml_matches_pyproject() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
     conda = [d for d in env["dependencies"] if isinstance(d, str) and _name(d) not in ("python", "pip")]
-    assert sorted(conda, key=_name) == sorted(project["dependencies"], key=_name)
+    pip = [d.split("#")[0].strip() for part in env["dependencies"] if isinstance(part, dict)
+           for d in part.get("pip", []) if not d.startswith("-e")]
+    assert sorted(conda + pip, key=_name) == sorted(project["dependencies"], key=_name)
     python = next(d for d in env["dependencies"] if isinstance(d, str) and _name(d) == "python")
     assert python.removeprefix("python") == project["requires-python"]
 

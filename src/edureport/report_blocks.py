@@ -77,12 +77,14 @@ def lagging(results: list[IndicatorResult]) -> list[IndicatorResult]:
 
 
 def figures_for(ctx: ReportContext, results: list[IndicatorResult], *, towns: bool = True,
-                level: str = "banner", entity: str = "", highlight: str = "") -> Block:
+                level: str = "banner", entity: str = "", highlight: str = "", trends: str = "all") -> Block:
+    """Charts for the results: month-by-month (``trends``: "all" or "lagging") and by township."""
     blocks = []
     for r in results:
         if r.kind not in CHARTED_KINDS:
             continue
-        blocks.append(trend_figure(ctx, r, level, entity))
+        if trends == "all" or r.status in (Status.LAGGING, Status.MISSED):
+            blocks.append(trend_figure(ctx, r, level, entity))
         if towns:
             blocks.append(township_figure(ctx, r, highlight))
     return join(blocks)

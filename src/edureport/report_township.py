@@ -41,11 +41,12 @@ def township_indicators(ctx: ReportContext) -> Block:
     first_fig = ctx.numbering.figures + 1
     tab, n = indicator_table(ctx, mine, f"{ctx.township}各项指标与{ctx.region}对比", compare=True)
     ratios = [r for r in mine if r.kind in ("ratio", "trend")]
-    figs = figures_for(ctx, ratios, level="township", entity=ctx.township, highlight=ctx.township)
+    figs = figures_for(ctx, ratios, level="township", entity=ctx.township, highlight=ctx.township,
+                       trends="lagging")
     last = ctx.numbering.figures
     refs = f"各项指标的目标、本{ctx.plan.township_label}与{ctx.region}数值及排名见表{n}"
     if last >= first_fig:
-        refs += f"；比例类指标的逐月变化和各{ctx.plan.township_label}对比见图{first_fig}至图{last}"
+        refs += f"；比例类指标的各{ctx.plan.township_label}对比（滞后指标另附逐月变化）见图{first_fig}至图{last}"
     note = "排名按实际值计算（“低于”“≤”类指标数值越小越靠前）；分解目标按本级适用单位数占全旗的比例计算。"
     return join([heading(2, "二、主要指标完成情况"), paragraph(refs + "。"), paragraph(note, "note"), tab, figs])
 

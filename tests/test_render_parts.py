@@ -1,0 +1,102 @@
+"""Report parts without a kernel: fonts, charts, narrative, commentary, escaping."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from pathlib import Path
+
+import pytest
+from fontTools.ttLib import TTFont
+
+from edureport.charts import status_chart, township_chart, trend_chart
+from edureport.commentary import CommentaryError, load_commentary
+from edureport.fonts import FACES, font_face_css
+from edureport.htmlkit import cn_number, esc, table
+from edureport.report_common import ReportContext
+from edureport.report_review import review_parts
+from edureport.report_section import section_tasks
+from edureport.status import Status
+
+from .conftest import DEMO, MINI, PLAN_2023
+
+
+def test_font_subset_has_every_glyph_used() -> None:
+    text = "乌审旗教育体育局第页共龘𠀀４０％，。“”《》"
+    css = font_face_css(text)
+    fonts = re.findall(r"base64,([A-Za-z0-9+/=]+)\)", css)
+    assert len(fonts) == len(FACES)
+    for data in fonts:
+        cmap = TTFont(io.BytesIO(base64.b64decode(data))).getBestCmap()
+        missing = [c for c in text if ord(c) not in cmap and c != "𠀀"]  # U+20000 is not in Noto SC
+        assert not missing, missing
+
+
+def test_charts_are_deterministic_svg() -> None:
+    args = (["2023-01", "2023-02", "2023-03"], [30.0, 35.5, None])
+    a = trend_chart(*args, target=40, unit="%", label="党员教师占比")
+    b = trend_chart(*args, target=40, unit="%", label="党员教师占比")
+    assert a == b and a.startswith("<?xml") and "<dc:date>" not in a
+    c = township_chart(["甲镇", "乙镇"], [41.0, 38.0], banner=39.5, target=40, unit="%", highlight="甲镇")
+    assert c == township_chart(["甲镇", "乙镇"], [41.0, 38.0], banner=39.5, target=40, unit="%", highlight="甲镇")
+    assert status_chart(["一、党建"], [{Status.DONE: 3, Status.MISSED: 1}]).count("<path") > 2
+
+
+@pytest.mark.parametrize(("n", "text"), [(1, "一"), (6, "六"), (10, "十"), (12, "十二"), (30, "三十"), (25, "二十五")])
+def test_chinese_numerals(n: int, text: str) -> None:
+    assert cn_number(n) == text
+
+
+def test_tables_escape_every_cell() -> None:
+    html = table(["学校"], [["<script>alert(1)</script>"], ["A & B"]]).html
+    assert "<script>" not in html and "&lt;script&gt;" in html and "A &amp; B" in html
+    assert esc('"') == "&quot;"
+
+
+def test_commentary_is_merged_and_absence_is_stated(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.yaml"
+    notes.write_text("tasks:\n  1: 研判会议按季度召开。\n", encoding="utf-8")
+    ctx = ReportContext.load("section", plan_file=str(PLAN_2023), data_dir=str(DEMO), as_of="2023-12-31",
+                             commentary=str(notes), section="一")
+    html = section_tasks(ctx).html
+    assert "补充说明：研判会议按季度召开。" in html
+    assert html.count("补充说明：暂无（相关股室尚未填写）。") == 2  # tasks 2 and 3
+
+
+def test_review_without_next_steps_says_so(tmp_path: Path) -> None:
+    ctx = ReportContext.load("review", plan_file=str(PLAN_2023), data_dir=str(DEMO), as_of="2023-12-31",
+                             commentary=str(tmp_path / "none.yaml"))
+    parts = review_parts(ctx)
+    assert "下一步工作打算尚未填写" in parts["next_steps"].html
+    assert "本任务暂无补充说明" in parts["work"].html
+
+
+def test_review_lists_lagging_indicators_as_problems() -> None:
+    ctx = ReportContext.load("review", plan_file=str(PLAN_2023), data_dir=str(DEMO), as_of="2023-06-30")
+    problems = review_parts(ctx)["problems"].html
+    lagging = [r for r in ctx.banner_results if r.status in (Status.LAGGING, Status.MISSED)]
+    assert lagging and all(esc(r.name) in problems for r in lagging)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("tasks:\n  99: x\n", "没有该任务"), ("notes: x\n", "未知字段"), ("next_steps: 一条\n", "应为列表")],
+)
+def test_bad_commentary_is_refused(tmp_path: Path, mini_plan, text: str, message: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CommentaryError) as info:
+        load_commentary(path, mini_plan)
+    assert message in info.value.render()
+
+
+def test_notebook_runs_with_its_own_defaults(tmp_path: Path) -> None:
+    """What an analyst gets from Run All in Jupyter: the parameters cell alone points at the demo data."""
+    import papermill
+
+    nb = papermill.execute_notebook(str(MINI.parent.parent.parent / "notebooks" / "section_report.ipynb"),
+                                    str(tmp_path / "out.ipynb"), cwd=str(MINI.parent.parent.parent / "notebooks"),
+                                    progress_bar=False)
+    html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "一、总体情况" in html and "第一部分进展报告" in html
