@@ -80,6 +80,7 @@ def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: st
         nb = papermill.execute_notebook(
             str(source), str(scratch), parameters=params, cwd=str(notebooks_dir()), progress_bar=False,
             log_output=False, request_save_on_cell_execute=False, execution_timeout=timeout,
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport warnings in cron logs
         )
     except PapermillExecutionError as exc:
         scratch.replace(files["ipynb"])  # keep the failed notebook for inspection
