@@ -100,3 +100,14 @@ def test_notebook_runs_with_its_own_defaults(tmp_path: Path) -> None:
                                     progress_bar=False)
     html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
     assert "一、总体情况" in html and "第一部分进展报告" in html
+
+
+def test_font_subsets_are_reproducible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two empty caches, a second apart, give the same font bytes (no timestamp inside)."""
+    import time
+
+    monkeypatch.setenv("EDUREPORT_CACHE_DIR", str(tmp_path / "a"))
+    first = font_face_css("报告第页")
+    time.sleep(1.1)
+    monkeypatch.setenv("EDUREPORT_CACHE_DIR", str(tmp_path / "b"))
+    assert font_face_css("报告第页") == first

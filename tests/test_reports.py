@@ -10,7 +10,6 @@ import nbformat
 import pytest
 from pypdf import PdfReader
 
-from edureport.build import build
 from edureport.execute import ParameterError, check_parameters, notebooks_dir
 from edureport.metrics import compute
 from edureport.narrative import indicator_sentence
@@ -19,21 +18,18 @@ from edureport.render import notebook_to_html
 from edureport.reports import REPORT_KINDS
 from edureport.store import load_data
 
-from .conftest import DEMO, MINI, PLAN_2023, run
+from .conftest import DEMO, MINI, run
 
 AS_OF = dt.date(2023, 12, 31)
-ONE_OF_EACH = ["section:1", "township:图克镇", "review"]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Path]]:
-    """Build one report of each kind once for the whole module."""
-    out = tmp_path_factory.mktemp("outputs")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("EDUREPORT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        results = build(plan_file=PLAN_2023, data_dir=DEMO, as_of=AS_OF.isoformat(), out=out, only=ONE_OF_EACH)
-    assert [r.status for r in results] == ["built"] * 3, [r.error for r in results]
-    return {r.job.kind: {k: Path(v) for k, v in r.files.items()} for r in results}
+def built(full_build: Path) -> dict[str, dict[str, Path]]:
+    """One report of each kind, from the shared full build of the demo data."""
+    folder = full_build / "2023" / AS_OF.isoformat()
+    stems = {"section": "section-1", "township": "township-图克镇", "review": "year-end-review"}
+    return {kind: {"html": folder / "html" / f"{stem}.html", "pdf": folder / "pdf" / f"{stem}.pdf",
+                   "ipynb": folder / "notebooks" / f"{stem}.ipynb"} for kind, stem in stems.items()}
 
 
 def test_registry_covers_the_three_notebooks() -> None:
@@ -155,7 +151,7 @@ def test_bad_data_stops_the_build_before_any_notebook(mini_data: Path, tmp_path:
     (mini_data / "observations.csv").write_text("期间,指标代码\n2024-01,Z9\n", encoding="utf-8")
     result = run("build", "--plan", MINI / "plan.yaml", "--data", mini_data, "--out", tmp_path / "out")
     assert result.exit_code == 2 and "未知指标代码" in result.stderr
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "out" / "2024").exists(), "no report folder, no manifest: only the build log"
 
 
 def test_another_plan_builds_and_escapes_data(mini_data: Path, tmp_path: Path) -> None:

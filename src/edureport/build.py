@@ -1,49 +1,186 @@
-"""``edureport build``: validate once, then run the selected report jobs one after another.
+"""``edureport build``: validate once, then run the report jobs in parallel, incrementally and safely.
 
-Validation happens before any notebook runs, so bad input stops the build with exit code 2; a report
-that fails does not stop the others (exit code 1 at the end).
+- Validation runs before any notebook: bad input raises (exit code 2) and nothing is written.
+- One build per output folder (``lock.py``); leftovers of a killed build are cleared first.
+- A job whose input key (``inputs.py``) matches the last manifest and whose files are intact is
+  reported as unchanged; ``force`` rebuilds everything.
+- Jobs run in a local process pool (``jobs`` workers) or on a Dask cluster; one failing or hung report
+  never stops the others. Every file is written atomically; a failed report keeps its last good files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .errors import EdureportError
-from .execute import JobResult, ReportFailedError, run_job
-from .paths import default_plan_file, demo_data_dir, outputs_dir, resolve
+from .execute import JobResult, notebooks_dir, run_job_safe
+from .inputs import file_sha256, job_key, shown_by_township_reports
+from .lock import BuildLock
+from .manifest import read_manifest, report_entry, write_index, write_manifest
+from .paths import default_plan_file, demo_data_dir, outputs_dir, report_dir, resolve
 from .plan import load_plan
 from .reports import Job, select_jobs
 from .store import load_data
 
+Event = Callable[[str, Job, JobResult | None], None]
+
+
+@dataclass
+class BuildSummary:
+    folder: Path
+    results: list[JobResult] = field(default_factory=list)
+    manifest: Path | None = None
+    index: Path | None = None
+
+    @property
+    def failed(self) -> list[JobResult]:
+        return [r for r in self.results if r.status == "failed"]
+
 
 def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = None, as_of: str = "",
           out: str | Path | None = None, only: list[str] | None = None, formats: tuple[str, ...] = ("html", "pdf"),
-          timeout: int | None = 600, on_event: Callable[[str, Job, JobResult | None], None] | None = None,
-          ) -> list[JobResult]:
-    """Build the selected reports; raises on bad input, returns one result per job otherwise."""
+          jobs: int | None = None, force: bool = False, timeout: int | None = 600, executor: str = "local",
+          scheduler: str | None = None, wait_for_lock: bool = False, on_event: Event | None = None,
+          on_plan: Callable[[list[Job], list[Job]], None] | None = None) -> BuildSummary:
     plan_path = resolve(plan_file) if plan_file else default_plan_file()
     plan = load_plan(plan_path)
     data_path = resolve(data_dir) if data_dir else demo_data_dir()
-    data = load_data(data_path, plan)  # raises DataValidationError before any notebook runs
+    data = load_data(data_path, plan)  # raises DataValidationError before anything is written
     when = dt.date.fromisoformat(as_of) if as_of else plan.end
-    jobs = select_jobs(plan, list(data.townships["township"]), only)
+    selected = select_jobs(plan, list(data.townships["township"]), only)
     common = {"as_of": when.isoformat(), "data_dir": str(data_path.resolve()),
               "plan_file": str(plan_path.resolve()), "commentary_file": ""}
-    target = Path(out) if out else outputs_dir()
+    root = Path(out) if out else outputs_dir()
+    folder = report_dir(root, plan.year, when.isoformat())
+    lock = BuildLock(root).acquire(wait=wait_for_lock)
+    try:
+        _clear_leftovers(folder)
+        previous = {e["key"]: e for e in read_manifest(folder).get("reports", [])}
+        shown = shown_by_township_reports(data, when) if any(j.kind == "township" for j in selected) else ""
+        keys = {j.key: job_key(j, data, common=common, notebook=notebooks_dir() / j.notebook,
+                               shown_results=shown) for j in selected}
+        todo = [j for j in selected if force or not _unchanged(previous.get(j.key), keys[j.key], folder, formats)]
+        if on_plan:
+            on_plan(selected, todo)
+        kwargs = {"common": common, "out": root, "year": plan.year, "as_of": when.isoformat(), "formats": formats,
+                  "timeout": timeout}
+        runner = _run_dask if executor == "dask" else _run_local
+        done = {r.job.key: r for r in runner(todo, kwargs, jobs, scheduler, on_event)}
+        results, entries = [], []
+        for job in selected:
+            if job.key in done:
+                result = done[job.key]
+                result.input_key = keys[job.key]
+                entries.append(report_entry(result, folder, previous.get(job.key)))
+            else:
+                result = JobResult(job, "unchanged", 0.0, {k: str(folder / v["path"])
+                                                            for k, v in previous[job.key]["files"].items()},
+                                   input_key=keys[job.key])
+                if on_event:
+                    on_event("done", job, result)
+                entry = dict(previous[job.key], status="unchanged", seconds=0.0, error="")
+                entries.append(entry)
+            results.append(result)
+        run = {"plan": {"file": str(plan_path), "sha256": plan.sha256, "title": plan.title, "issuer": plan.issuer},
+               "data": {"dir": str(data_path), "fingerprint": data.fingerprint,
+                        "files": {p.name: file_sha256(p) for p in _inputs(data_path)}},
+               "as_of": when.isoformat(), "formats": list(formats), "executor": executor}
+        summary = BuildSummary(folder, results)
+        summary.manifest = write_manifest(folder, run, entries)
+        summary.index = write_index(folder, f"{plan.title}进展报告", when, run, entries)
+        return summary
+    finally:
+        lock.release()
+
+
+def _inputs(data_path: Path) -> list[Path]:
+    from .store import input_files
+
+    return input_files(data_path)
+
+
+def _unchanged(prev: dict[str, Any] | None, key: str, folder: Path, formats: tuple[str, ...]) -> bool:
+    if not prev or prev.get("status") not in ("built", "unchanged") or prev.get("input_key") != key:
+        return False
+    files = prev.get("files", {})
+    for kind in (*formats, "ipynb"):
+        entry = files.get(kind)
+        if entry is None or not (folder / entry["path"]).is_file() or file_sha256(folder / entry["path"]) != entry["sha256"]:
+            return False
+    return True
+
+
+def _clear_leftovers(folder: Path) -> None:
+    """Temporary files of a build that was killed: never published, safe to delete."""
+    if not folder.is_dir():
+        return
+    for pattern in (".*.tmp", ".*.running.ipynb"):
+        for path in folder.rglob(pattern):
+            path.unlink(missing_ok=True)
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: on Linux, ask the kernel to kill this worker if the build process dies."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _run_local(todo: list[Job], kwargs: dict[str, Any], jobs: int | None, scheduler: str | None,
+               on_event: Event | None) -> list[JobResult]:
+    if not todo:
+        return []
+    import multiprocessing
+
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     results = []
-    for job in jobs:
-        if on_event:
-            on_event("start", job, None)
-        try:
-            result = run_job(job, common=common, out=target, year=plan.year, as_of=when.isoformat(),
-                             formats=formats, timeout=timeout)
-        except ReportFailedError as exc:
-            result = JobResult(job, "failed", 0.0, {"ipynb": str(exc.notebook)} if exc.notebook else {}, str(exc))
-        except EdureportError as exc:
-            result = JobResult(job, "failed", 0.0, {}, str(exc))
-        results.append(result)
-        if on_event:
-            on_event("done", job, result)
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_die_with_parent) as pool:
+        pending = {}
+        for job in todo:
+            pending[pool.submit(run_job_safe, job, **kwargs)] = job
+            if on_event:
+                on_event("queued", job, None)
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                job = pending.pop(fut)
+                try:
+                    result = fut.result()
+                except Exception as exc:  # the worker process itself died
+                    result = JobResult(job, "failed", 0.0, {}, f"{job.title}：工作进程异常退出（{exc}）")
+                results.append(result)
+                if on_event:
+                    on_event("done", job, result)
+    return results
+
+
+def _run_dask(todo: list[Job], kwargs: dict[str, Any], jobs: int | None, scheduler: str | None,
+              on_event: Event | None) -> list[JobResult]:
+    """Send the same jobs to a Dask distributed scheduler (workers need the package and the data path)."""
+    if not todo:
+        return []
+    from distributed import Client, as_completed
+
+    results = []
+    with Client(scheduler, timeout="30s") as client:
+        futures = {client.submit(run_job_safe, job, pure=False, **kwargs): job for job in todo}
+        for fut in as_completed(futures):
+            job = futures[fut]
+            try:
+                result = fut.result()
+            except Exception as exc:
+                result = JobResult(job, "failed", 0.0, {}, f"{job.title}：Dask 任务失败（{exc}）")
+            results.append(result)
+            if on_event:
+                on_event("done", job, result)
     return results

@@ -125,46 +125,10 @@ def status_cmd(data_dir: Path | None, plan_file: Path | None, as_of: dt.datetime
     click.echo(results_table(results))
 
 
-@cli.command("build")
-@plan_option
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="数据文件夹，默认 data/demo")
-@click.option("--as-of", default="", help="截至日期 YYYY-MM-DD，默认工作要点年度末")
-@click.option("--only", multiple=True, help="只生成部分报告，可重复：section:2、township:<名称>、review")
-@click.option("--formats", default="html,pdf", show_default=True, help="输出格式：html、pdf 或两者")
-@click.option("--timeout", type=int, default=600, show_default=True, help="每个单元格的执行时限（秒）")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="输出文件夹，默认 outputs/")
-def build_cmd(plan_file: Path | None, data_dir: Path | None, as_of: str, only: tuple[str, ...], formats: str,
-              timeout: int, out: Path | None) -> None:
-    """生成报告（默认全部：各部分、各苏木镇、年度工作总结），输出 HTML 和 PDF。"""
-    from .build import build
-
-    wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
-    if not wanted or set(wanted) - {"html", "pdf"}:
-        raise click.UsageError("--formats 只能是 html、pdf 或 html,pdf")
-    if as_of:
-        try:
-            dt.date.fromisoformat(as_of)
-        except ValueError:
-            raise click.UsageError(f"--as-of 应为 YYYY-MM-DD，实际为“{as_of}”") from None
-
-    def report(event, job, result) -> None:
-        if event == "done" and result is not None:
-            mark = "已生成" if result.status == "built" else "失败"
-            click.echo(f"{mark}  {job.title}（{result.seconds:.1f} 秒）" + (f"：{result.error}" if result.error else ""))
-
-    try:
-        results = build(plan_file=plan_file, data_dir=data_dir, as_of=as_of, out=out, only=list(only),
-                        formats=wanted, timeout=timeout, on_event=report)
-    except EdureportError as exc:
-        _fail(exc, 200)
-    failed = [r for r in results if r.status != "built"]
-    click.echo(f"共 {len(results)} 份报告：成功 {len(results) - len(failed)}，失败 {len(failed)}")
-    for r in results:
-        for kind, path in sorted(r.files.items()):
-            click.echo(f"  {kind:<5} {path}")
-    sys.exit(EXIT_FAILED if failed else EXIT_OK)
-
-
 def main() -> None:
     cli(prog_name="edureport")
+
+
+from .cli_build import build_cmd  # noqa: E402  (registers the command on the group)
+
+cli.add_command(build_cmd)

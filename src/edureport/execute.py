@@ -7,6 +7,7 @@ raised, so the analyst can open it and see where it failed.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,10 +40,14 @@ class JobResult:
     seconds: float
     files: dict[str, str] = field(default_factory=dict)
     error: str = ""
+    attempts: int = 1
+    input_key: str = ""
 
 
 def notebooks_dir() -> Path:
-    return project_root() / "notebooks"
+    """The report notebooks (``EDUREPORT_NOTEBOOKS_DIR`` overrides, e.g. for tests that inject faults)."""
+    env = os.environ.get("EDUREPORT_NOTEBOOKS_DIR")
+    return Path(env) if env else project_root() / "notebooks"
 
 
 def check_parameters(notebook: Path, parameters: dict[str, Any]) -> None:
@@ -80,11 +85,12 @@ def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: st
         nb = papermill.execute_notebook(
             str(source), str(scratch), parameters=params, cwd=str(notebooks_dir()), progress_bar=False,
             log_output=False, request_save_on_cell_execute=False, execution_timeout=timeout,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport warnings in cron logs
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # no transport warnings in cron logs
         )
     except PapermillExecutionError as exc:
-        scratch.replace(files["ipynb"])  # keep the failed notebook for inspection
-        raise ReportFailedError(job, f"{exc.ename}: {exc.evalue}", files["ipynb"]) from None
+        failed = failed_notebook_path(files["ipynb"])
+        scratch.replace(failed)  # kept for inspection; the last good executed notebook stays in place
+        raise ReportFailedError(job, f"{exc.ename}: {exc.evalue}", failed) from None
     except BaseException:
         scratch.unlink(missing_ok=True)
         raise
@@ -97,4 +103,33 @@ def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: st
         write_atomic(files["pdf"], html_to_pdf(html))
         written["pdf"] = str(files["pdf"])
     scratch.replace(files["ipynb"])
+    failed_notebook_path(files["ipynb"]).unlink(missing_ok=True)
     return JobResult(job, "built", time.perf_counter() - started, written)
+
+
+def failed_notebook_path(executed: Path) -> Path:
+    return executed.with_name(executed.stem + ".failed.ipynb")
+
+
+def run_job_safe(job: Job, *, retries: int = 1, **kwargs: Any) -> JobResult:
+    """``run_job`` that never raises: a dead kernel (killed, out of memory) is retried ``retries`` times;
+    any other failure becomes a failed result carrying the error and the failed notebook."""
+    from nbclient.exceptions import DeadKernelError
+
+    started = time.perf_counter()
+    for attempt in range(retries + 1):
+        try:
+            result = run_job(job, **kwargs)
+            result.attempts = attempt + 1
+            return result
+        except DeadKernelError as exc:
+            error, notebook = f"内核意外退出（{exc}）", None
+            if attempt < retries:
+                continue
+        except ReportFailedError as exc:
+            error, notebook = str(exc), exc.notebook
+        except Exception as exc:  # timeouts, rendering problems, anything: one report never stops the build
+            error, notebook = f"{job.title}：{type(exc).__name__}: {exc}", None
+        break
+    files = {"failed_ipynb": str(notebook)} if notebook else {}
+    return JobResult(job, "failed", time.perf_counter() - started, files, error, attempt + 1)

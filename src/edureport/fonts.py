@@ -22,7 +22,7 @@ FACES = {  # CSS family name → file shipped by mplfonts
     "Noto Sans CJK SC": "NotoSansCJKsc-Regular.otf",
 }
 SERIF, SANS = "Noto Serif CJK SC", "Noto Sans CJK SC"
-SUBSET_FORMAT = 1  # bump when subsetting options change
+SUBSET_FORMAT = 2  # bump when subsetting options change
 
 
 class FontMissingError(EdureportError):
@@ -74,7 +74,7 @@ def subset_font(family: str, text: str) -> bytes:
     options.layout_features = ["*"]
     options.name_IDs = ["*"]
     options.hinting = False
-    font = TTFont(str(font_path(family)), lazy=True)
+    font = TTFont(str(font_path(family)), lazy=True, recalcTimestamp=False)  # no save time inside the font
     subsetter = subset.Subsetter(options)
     subsetter.populate(text=chars)
     subsetter.subset(font)

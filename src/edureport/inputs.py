@@ -1,0 +1,106 @@
+"""What each report depends on, as one SHA-256 per job — the basis of incremental builds.
+
+A report is rebuilt only when something it shows could change:
+- every report: its parameters, its notebook, the plan file, the package code (and its version);
+- a section report: the rows of its indicators and tasks (all townships — it compares them);
+- a township report: its own rows, plus the banner figures and every township's figures it prints
+  in comparison columns, ranks and charts (so a change elsewhere that moves those rebuilds it too);
+- the year-end review: all data.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import __version__
+from .paths import PACKAGE_DIR
+from .reports import Job
+from .store import DataSet
+
+CODE_SUFFIXES = (".py", ".css", ".j2", ".json")
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """SHA-256 over the package's own source files (a code change rebuilds every report)."""
+    h = hashlib.sha256(f"edureport {__version__}\n".encode())
+    for path in sorted(p for p in PACKAGE_DIR.rglob("*") if p.suffix in CODE_SUFFIXES and p.is_file()):
+        h.update(str(path.relative_to(PACKAGE_DIR)).encode() + b"\n" + path.read_bytes())
+    return h.hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """Content hash of a frame's rows (order-sensitive, index ignored)."""
+    if frame.empty:
+        return hashlib.sha256(",".join(map(str, frame.columns)).encode()).hexdigest()
+    values = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+    return hashlib.sha256(values.tobytes() + ",".join(map(str, frame.columns)).encode()).hexdigest()
+
+
+def _rows(ds: DataSet, *, township: str | None = None, indicators: list[str] | None = None,
+          tasks: list[int] | None = None, projects: list[str] | None = None) -> dict[str, str]:
+    out = {}
+    for name in ("observations", "baselines", "activities", "projects"):
+        frame = ds.frames[name]
+        if township is not None and "township" in frame:
+            frame = frame[frame["township"].astype(str).isin([township, ""])]
+        if indicators is not None and "indicator_id" in frame:
+            frame = frame[frame["indicator_id"].astype(str).isin(indicators)]
+        if tasks is not None and name == "activities":
+            frame = frame[frame["task"].isin(tasks)]
+        if projects is not None and name == "projects":
+            frame = frame[frame["project_id"].isin(projects)]
+        out[name] = frame_digest(frame)
+    out["registry"] = frame_digest(ds.schools) + frame_digest(ds.townships)
+    return out
+
+
+def job_key(job: Job, ds: DataSet, *, common: dict[str, Any], notebook: Path,
+            shown_results: str = "") -> str:
+    """The input key of one job; equal keys mean the report would come out the same."""
+    plan = ds.plan
+    if job.kind == "section":
+        section = job.parameters["section"]
+        tasks = [t.id for t in plan.tasks_in(section)]
+        data = _rows(ds, indicators=[i.id for i in plan.indicators_in(section)], tasks=tasks,
+                     projects=[p.id for p in plan.projects if p.task in tasks])
+    elif job.kind == "township":
+        data = _rows(ds, township=job.parameters["township"])
+        data["shown"] = shown_results
+    else:
+        data = {"all": ds.fingerprint}
+    params = {**{k: v for k, v in common.items() if k not in ("data_dir",)}, **job.parameters}
+    payload = {"job": job.key, "params": params, "notebook": file_sha256(notebook), "plan": plan.sha256,
+               "code": code_fingerprint(), "data": data, "commentary": _commentary_digest(common, plan.year)}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _commentary_digest(common: dict[str, Any], year: int) -> str:
+    from .paths import commentary_file, resolve
+
+    path = resolve(common["commentary_file"]) if common.get("commentary_file") else commentary_file(year)
+    return file_sha256(path) if Path(path).is_file() else ""
+
+
+def shown_by_township_reports(ds: DataSet, as_of) -> str:
+    """Digest of the figures every township report prints about the others (banner and all townships)."""
+    from .metrics import compute
+
+    rows = [(r.indicator_id, "", r.actual, str(r.status)) for r in compute(ds, as_of)]
+    for t in ds.townships["township"]:
+        rows += [(r.indicator_id, t, r.actual, str(r.status)) for r in compute(ds, as_of, "township", t)]
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=False, default=str).encode()).hexdigest()
