@@ -178,3 +178,39 @@ def test_logs_rotate(tmp_path: Path) -> None:
         (logs / f"2020010{i}-000000.log").write_text("x", encoding="utf-8")
     run("build", "--out", tmp_path, "--only", "nope:1", "--keep-logs", 3)
     assert len(list(logs.glob("*.log"))) == 3
+
+
+def _inject(tmp_path: Path, notebook: str, code: str) -> Path:
+    folder = tmp_path / "notebooks"
+    if not folder.exists():
+        shutil.copytree(ROOT / "notebooks", folder)
+    path = folder / notebook
+    nb = nbformat.read(path, as_version=4)
+    cell = nbformat.v4.new_code_cell(code)
+    cell["id"] = f"injected-{len(nb.cells)}"
+    nb.cells.insert(3, cell)
+    nbformat.write(nb, path)
+    return folder
+
+
+def test_dead_kernel_is_retried_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    marker = tmp_path / "killed-once"
+    code = (f"import os, pathlib, signal\nm = pathlib.Path({str(marker)!r})\n"
+            "if not m.exists():\n    m.write_text('x')\n    os.kill(os.getpid(), signal.SIGKILL)")
+    monkeypatch.setenv("EDUREPORT_NOTEBOOKS_DIR", str(_inject(tmp_path, "section_report.ipynb", code)))
+    summary = build(plan_file=PLAN_2023, data_dir=DEMO, as_of=AS_OF, out=tmp_path / "o", only=["section:4"],
+                    formats=("html",))
+    (result,) = summary.results
+    assert marker.exists() and result.status == "built" and result.attempts == 2
+
+
+def test_hung_report_times_out_without_stopping_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code = 'import time\nif township == "无定河镇":\n    time.sleep(120)'
+    monkeypatch.setenv("EDUREPORT_NOTEBOOKS_DIR", str(_inject(tmp_path, "township_report.ipynb", code)))
+    result = run("build", "--out", tmp_path / "o", "--only", "township:无定河镇", "--only", "section:4",
+                 "--formats", "html", "--timeout", 5)
+    assert result.exit_code == 1
+    manifest = json.loads((report_folder(tmp_path / "o") / "manifest.json").read_text(encoding="utf-8"))
+    status = {r["key"]: (r["status"], r["error"]) for r in manifest["reports"]}
+    assert status["section:4"][0] == "built"
+    assert status["township:无定河镇"][0] == "failed" and "超过时限" in status["township:无定河镇"][1]

@@ -114,7 +114,7 @@ def failed_notebook_path(executed: Path) -> Path:
 def run_job_safe(job: Job, *, retries: int = 1, **kwargs: Any) -> JobResult:
     """``run_job`` that never raises: a dead kernel (killed, out of memory) is retried ``retries`` times;
     any other failure becomes a failed result carrying the error and the failed notebook."""
-    from nbclient.exceptions import DeadKernelError
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     started = time.perf_counter()
     for attempt in range(retries + 1):
@@ -128,6 +128,8 @@ def run_job_safe(job: Job, *, retries: int = 1, **kwargs: Any) -> JobResult:
                 continue
         except ReportFailedError as exc:
             error, notebook = str(exc), exc.notebook
+        except CellTimeoutError:
+            error, notebook = f"{job.title}：单元格执行超过时限（{kwargs.get('timeout')} 秒），已终止", None
         except Exception as exc:  # timeouts, rendering problems, anything: one report never stops the build
             error, notebook = f"{job.title}：{type(exc).__name__}: {exc}", None
         break
