@@ -4,12 +4,28 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SYSDEPS := $(VENV)/.system-deps
 
 .PHONY: all install demo test lint clean
 
 all: demo
 
-$(STAMP): pyproject.toml
+# System libraries from Debian: pango (WeasyPrint's PDF) and LibreOffice (checks that the Excel fill-in
+# forms open cleanly). Installed with apt-get when running as root; otherwise a note, and the
+# LibreOffice test is skipped.
+$(SYSDEPS):
+	@if ! command -v soffice >/dev/null 2>&1 || ! ldconfig -p | grep -q libpango-1.0; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "apt-get install libreoffice-calc-nogui libpango-1.0-0 libpangoft2-1.0-0"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      libreoffice-calc-nogui libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
+	  else \
+	    echo "提示：请安装 libpango-1.0-0、libpangoft2-1.0-0（PDF）和 libreoffice-calc-nogui（可选）"; \
+	  fi; \
+	fi
+	mkdir -p $(VENV) && touch $@
+
+$(STAMP): pyproject.toml $(SYSDEPS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

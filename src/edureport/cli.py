@@ -130,5 +130,8 @@ def main() -> None:
 
 
 from .cli_build import build_cmd  # noqa: E402  (registers the command on the group)
+from .cli_intake import import_cmd, template_cmd  # noqa: E402
 
 cli.add_command(build_cmd)
+cli.add_command(template_cmd)
+cli.add_command(import_cmd)

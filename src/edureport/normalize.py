@@ -45,6 +45,16 @@ def clean_text(series: pd.Series) -> pd.Series:
     return _map_unique(series, text).astype(object)
 
 
+def plain_text(series: pd.Series) -> pd.Series:
+    """Names and free text: surrounding spaces removed, characters kept (（东校区） stays full-width)."""
+    def strip(value: Any) -> str:
+        if value is None or (isinstance(value, float) and pd.isna(value)):
+            return ""
+        return str(value).strip().strip("\u3000")
+
+    return _map_unique(series, strip).astype(object)
+
+
 def _map_unique(series: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
     uniques = pd.unique(series.to_numpy(dtype=object))
     mapping = {u: func(u) for u in uniques if not (isinstance(u, float) and pd.isna(u))}

@@ -81,6 +81,11 @@ def _read_xlsx(path: Path, table: Table, label: str) -> tuple[RawTable | None, l
     wanted = {normalise_header(table.name), normalise_header(table.label)}
     sheets = [ws for ws in book.worksheets if ws.sheet_state == "visible"] or book.worksheets
     sheet = next((ws for ws in sheets if normalise_header(ws.title) in wanted), sheets[0])
+    return read_sheet(sheet, table, label)
+
+
+def read_sheet(sheet, table: Table, label: str) -> tuple[RawTable | None, list[Problem]]:
+    """One worksheet as a table: merged cells and a header below row 1 are reported, not guessed."""
     problems = [
         Problem(label, sheet.title, rng.min_row, "", str(rng.coord), "含有合并单元格，请取消合并后逐行填写")
         for rng in sorted(sheet.merged_cells.ranges, key=lambda r: (r.min_row, r.min_col))
@@ -92,6 +97,13 @@ def _read_xlsx(path: Path, table: Table, label: str) -> tuple[RawTable | None, l
     raw, more = _from_grid(grid, table, label, sheet=sheet.title, first_row=1, encoding="xlsx")
     problems += more
     return (raw if not any(p.is_error for p in problems) else None), problems
+
+
+def header_hits(sheet, table: Table) -> int:
+    """How many of a sheet's first-row headers belong to a table (to find renamed sheets by content)."""
+    mapping = table.header_map()
+    first = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
+    return sum(normalise_header(v) in mapping for v in first if v is not None)
 
 
 def _from_grid(grid: pd.DataFrame, table: Table, label: str, *, sheet: str, first_row: int,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 class Column:
     key: str
     label: str  # the Chinese header analysts see
-    kind: str = "text"  # text | number | period | date | year | int
+    kind: str = "text"  # text | number | period | date | year | int | info (shown in forms, ignored on import)
     required: bool = False  # the column must be present (cells may still be blank where rules allow)
     aliases: tuple[str, ...] = ()
     help: str = ""
@@ -71,6 +71,8 @@ TABLES: dict[str, Table] = {
             Column("numerator", "分子", "number", help="比例类指标填写，如党员教师数"),
             Column("denominator", "分母", "number", help="比例类指标填写，如教师总数"),
             Column("note", "备注"),
+            Column("school_name", "学校名称", "info"), Column("indicator_name", "指标名称", "info"),
+            Column("unit", "单位", "info"),
         ), help="指标观测值：每行一个期间、一个单位、一个指标"),
         Table("projects", "项目进度", (
             Column("period", "期间", "period", required=True, aliases=("月份",), help="报告月份"),
@@ -83,6 +85,7 @@ TABLES: dict[str, Table] = {
             Column("actual_finish", "实际竣工日期", "date"),
             Column("budget", "预算（万元）", "number", aliases=("预算", "预算(万元)")),
             Column("note", "备注"),
+            Column("project_name", "项目名称", "info"),
         ), required=False, help="建设项目每月进度"),
         Table("activities", "活动记录", (
             Column("date", "日期", "date", required=True, aliases=("活动日期",)),

@@ -14,7 +14,16 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataValidationError, Problem
-from .normalize import clean_text, is_blank, parse_date, parse_int, parse_number, parse_period, text
+from .normalize import (
+    clean_text,
+    is_blank,
+    parse_date,
+    parse_int,
+    parse_number,
+    parse_period,
+    plain_text,
+    text,
+)
 from .plan import PROJECT_STAGES, STAGES, Plan
 from .readers import RawTable, find_file, read_table
 from .tables import TABLES
@@ -109,7 +118,7 @@ def registry_frames(checker: Checker, townships: RawTable | None,
     if townships is None:
         t = pd.DataFrame({"township": pd.Series(dtype=object), "code": pd.Series(dtype=object)})
     else:
-        t = pd.DataFrame({"township": clean_text(townships.frame["township"]),
+        t = pd.DataFrame({"township": plain_text(townships.frame["township"]),
                           "code": clean_text(townships.frame["code"])})
         checker.required(townships, "township")
         checker.flag(townships, t["township"].duplicated(keep="first") & (t["township"] != ""), "township",
@@ -117,7 +126,7 @@ def registry_frames(checker: Checker, townships: RawTable | None,
     cols = ["school_id", "name", "township", "stage", "ownership"]
     if schools is None:
         return t, pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    s = pd.DataFrame({c: clean_text(schools.frame[c]) for c in cols})
+    s = pd.DataFrame({c: (plain_text if c in ("name", "township") else clean_text)(schools.frame[c]) for c in cols})
     for c in cols:
         checker.required(schools, c)
     checker.flag(schools, s["school_id"].duplicated(keep="first") & (s["school_id"] != ""), "school_id",

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import Problem
-from .normalize import clean_text, is_blank, parse_flag, parse_number
+from .normalize import clean_text, is_blank, parse_flag, parse_number, plain_text
 from .readers import RawTable
 from .validate import PROJECT_STAGE_SET, Checker, parse_dates, parse_ints, registry_frames
 
@@ -44,7 +44,7 @@ def _entities(ck: Checker, raw: RawTable, ind: pd.Series, reg: dict[str, pd.Data
     plan, f = ck.plan, raw.frame
     schools = reg["schools"].drop_duplicates("school_id").set_index("school_id")
     level = ind.map({i.id: i.level for i in plan.indicators})
-    school, town = clean_text(f["school_id"]), clean_text(f["township"])
+    school, town = clean_text(f["school_id"]), plain_text(f["township"])
     is_school, is_town, is_banner = level.eq("school"), level.eq("township"), level.eq("banner")
     sch_town = _map(school, schools["township"])
     known_school = sch_town.notna()
@@ -167,7 +167,7 @@ def check_activities(ck: Checker, raw: RawTable | None, reg: dict[str, pd.DataFr
     task = parse_ints(ck, raw, "task")
     known = task.map(lambda t: pd.notna(t) and plan.has("task", int(t))).astype(bool)
     ck.flag(raw, task.notna() & ~known, "task", "未知任务编号（工作要点中没有该任务）")
-    town, school = clean_text(f["township"]), clean_text(f["school_id"])
+    town, school = plain_text(f["township"]), clean_text(f["school_id"])
     ck.flag(raw, town.ne("") & ~town.isin(set(reg["townships"]["township"])), "township", "未知苏木镇")
     sch_town = _map(school, reg["schools"].drop_duplicates("school_id").set_index("school_id")["township"])
     ck.flag(raw, school.ne("") & sch_town.isna(), "school_id", "未知学校代码（不在学校名录中）")
@@ -178,4 +178,4 @@ def check_activities(ck: Checker, raw: RawTable | None, reg: dict[str, pd.DataFr
     section = task.map(lambda t: plan.task(int(t)).section if pd.notna(t) and plan.has("task", int(t)) else "")
     return pd.DataFrame({"date": date, "task": task, "section": section,
                          "township": town.where(town.ne(""), sch_town.fillna("")), "school_id": school,
-                         "title": clean_text(f["title"]), "participants": participants})[cols]
+                         "title": plain_text(f["title"]), "participants": participants})[cols]

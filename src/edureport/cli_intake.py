@@ -1,0 +1,71 @@
+"""``edureport template`` and ``edureport import``: the Excel path from townships into the data folder."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import EdureportError
+from .tables import TABLES
+
+
+@click.command("template")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--township", required=True, help="苏木镇名称")
+@click.option("--period", required=True, help="报送月份 YYYY-MM")
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="工作要点文件，默认 params/ 中最新的 plan-*.yaml")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="数据文件夹（取学校名录），默认 data/demo")
+def template_cmd(out: Path, township: str, period: str, plan_file: Path | None, data_dir: Path | None) -> None:
+    """生成一个苏木镇一个月的 Excel 填报表 OUT（.xlsx）。"""
+    from .cli import _fail, _plan
+    from .intake_template import build_template
+    from .paths import demo_data_dir
+    from .store import load_data
+
+    if not re.fullmatch(r"\d{4}-\d{2}", period):
+        raise click.UsageError(f"--period 应为 YYYY-MM，实际为“{period}”")
+    try:
+        plan = _plan(plan_file)
+        path = build_template(plan, load_data(data_dir or demo_data_dir(), plan), township, period, out)
+    except EdureportError as exc:
+        _fail(exc, 200)
+    click.echo(f"已生成填报表：{path}")
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="要合并到的数据文件夹，默认 data/demo")
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="工作要点文件，默认 params/ 中最新的 plan-*.yaml")
+@click.option("--township", default="", help="只接受这个苏木镇的填报表")
+@click.option("--period", default="", help="只接受这个月份（YYYY-MM）的填报表")
+@click.option("--dry-run", is_flag=True, help="只显示将新增、替换、删除哪些行，不写入")
+def import_cmd(files: tuple[Path, ...], data_dir: Path | None, plan_file: Path | None, township: str, period: str,
+               dry_run: bool) -> None:
+    """把填好的填报表（或按数据格式整理的 CSV/XLSX 表）校验后合并到数据文件夹：有任何错误则什么都不写。"""
+    from .cli import _fail, _plan
+    from .intake_import import import_files
+    from .paths import demo_data_dir
+
+    try:
+        summary = import_files(list(files), data_dir or demo_data_dir(), _plan(plan_file), dry_run=dry_run,
+                               township=township, period=period)
+    except EdureportError as exc:
+        _fail(exc, 200)
+    for p in summary.warnings:
+        click.echo(p.format())
+    for c in summary.changes:
+        click.echo(f"{TABLES[c.table].label}：新增 {c.added} 行，替换 {c.replaced} 行，删除 {c.removed} 行，未变 {c.unchanged} 行")
+    if not summary.changed:
+        click.echo("数据没有变化，未写入。")
+    elif dry_run:
+        click.echo("（试运行：未写入任何文件）")
+    else:
+        click.echo("已写入数据文件夹并记录到 import-log.csv。")
+    sys.exit(0)
