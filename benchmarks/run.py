@@ -1,0 +1,176 @@
+"""Benchmarks: edureport build against the plain papermill + nbconvert way, and how it scales.
+
+    python benchmarks/run.py            # full run (tens of minutes), writes docs/benchmarks.md and a chart
+    python benchmarks/run.py --quick    # a tiny version (under a minute), for the test that keeps this alive
+
+Every measurement runs commands as a user would, in fresh processes; wall time, CPU time (all children)
+and peak RSS (summed over the whole process tree, sampled every 50 ms) are recorded; medians are reported.
+Not part of the test suite: speed is measured here, never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PLAN = ROOT / "params" / "plan-2023.yaml"
+
+
+def measure(cmd: list[str], *, cwd: Path = ROOT, env: dict | None = None) -> dict[str, float]:
+    """Run one command; wall seconds, CPU seconds of all children, peak RSS (MB) of the process tree."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        root = psutil.Process(proc.pid)
+        while not done.is_set():
+            try:
+                procs = [root, *root.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    _, err = proc.communicate()
+    done.set()
+    thread.join()
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {err.decode(errors='replace')[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": wall, "cpu": cpu, "rss_mb": peak / 2**20}
+
+
+def median(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def jobs_for(data: Path, only: list[str] | None) -> list[tuple[str, str, dict[str, str]]]:
+    """(stem, notebook, parameters) of the reports a build would make — the same list for both ways."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from edureport.plan import load_plan
+    from edureport.reports import select_jobs
+    from edureport.store import load_data
+
+    plan = load_plan(PLAN)
+    towns = list(load_data(data, plan).townships["township"])
+    return [(j.stem, j.notebook, j.parameters) for j in select_jobs(plan, towns, only)]
+
+
+def baseline(data: Path, out: Path, only: list[str] | None) -> list[str]:
+    """The plain way: papermill CLI, then nbconvert --no-input, then WeasyPrint CLI, one after another."""
+    out.mkdir(parents=True, exist_ok=True)
+    script = ["set -e"]
+    for stem, notebook, params in jobs_for(data, only):
+        p = " ".join(f"-p {k} '{v}'" for k, v in {**params, "as_of": "2023-12-31", "data_dir": str(data),
+                                                   "plan_file": str(PLAN)}.items())
+        script += [f"{BIN}/papermill -k python3 --cwd {ROOT}/notebooks {ROOT}/notebooks/{notebook} "
+                   f"{out}/{stem}.ipynb {p} --no-progress-bar",
+                   f"{BIN}/jupyter-nbconvert --to html --no-input {out}/{stem}.ipynb --output-dir {out}",
+                   f"{BIN}/weasyprint {out}/{stem}.html {out}/{stem}.pdf"]
+    return ["bash", "-c", "\n".join(script)]
+
+
+def edureport(*args: str) -> list[str]:
+    return [str(BIN / "edureport"), *args]
+
+
+def floor(quick: bool = False) -> dict[str, float]:
+    """Kernel start + imports (what every report pays), and the report functions alone (no kernel)."""
+    code = ("import time,jupyter_client as j; t=time.perf_counter(); km,kc=j.manager.start_new_kernel(); "
+            "kc.execute_interactive('import pandas, matplotlib.pyplot'); print(time.perf_counter()-t); "
+            "kc.stop_channels(); km.shutdown_kernel(now=True)")
+    kernel = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    code = ("import time; t=time.perf_counter(); from edureport.report_common import ReportContext; "
+            "from edureport.report_section import section_report; "
+            f"c=ReportContext.load('section', plan_file={str(PLAN)!r}, data_dir={str(ROOT / 'data/demo')!r}, "
+            f"as_of='2023-12-31', section={'四' if quick else '一'!r}); section_report(c); print(time.perf_counter()-t)")
+    analysis = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                    check=True).stdout)
+    return {"kernel_and_imports": kernel, "section_analysis_no_kernel": analysis}
+
+
+def scale(sizes: list[int], work: Path, sample: list[str]) -> list[dict]:
+    """Demo data at several township counts: load/validate, subset load, and a sample of reports."""
+    rows = []
+    for n in sizes:
+        data = work / f"data-{n}"
+        subprocess.run(edureport("demo-data", str(data), "--townships", str(n), "--seed", "1"), check=True,
+                       stdout=subprocess.DEVNULL)
+        obs = sum(1 for _ in (data / "observations.csv").open(encoding="utf-8-sig")) - 1
+        env = {**os.environ, "EDUREPORT_CACHE_DIR": str(work / f"cache-{n}")}
+        load = measure(edureport("validate", str(data)), env=env)
+        code = ("import time,sys; from edureport import load_plan, load_data, load_subset; "
+                f"p=load_plan({str(PLAN)!r}); load_data({str(data)!r}, p); t=time.perf_counter(); "
+                f"load_subset({str(data)!r}, p, township='图克镇'); print(time.perf_counter()-t)")
+        subset = float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                      check=True).stdout)
+        build = measure(edureport("build", "--force", "--quiet", "--data", str(data), "--out", str(work / f"o-{n}"),
+                                  *[a for s in sample for a in ("--only", s)]), env=env)
+        reports = len(jobs_for(data, None))
+        rows.append({"townships": n, "observations": obs, "reports_total": reports, "sample": len(sample),
+                     "validate_s": load["wall"], "validate_rss_mb": load["rss_mb"], "subset_load_s": subset,
+                     "sample_build_s": build["wall"], "per_report_s": build["wall"] / len(sample),
+                     "build_rss_mb": build["rss_mb"]})
+        print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="tiny version: 2 reports, 1 run, small scale")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.json")
+    args = ap.parse_args()
+    repeat = 1 if args.quick else args.repeat
+    only = ["section:4"] if args.quick else None
+    work = Path(tempfile.mkdtemp(prefix="edureport-bench-"))
+    demo = ROOT / "data" / "demo"
+    env = {**os.environ, "EDUREPORT_CACHE_DIR": str(work / "cache")}
+    results: dict = {"machine": {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+                                 "python": platform.python_version(), "platform": platform.platform()},
+                     "quick": args.quick}
+    sel = [a for s in only for a in ("--only", s)] if only else []
+    base_runs, ours_runs = [], []
+    for i in range(repeat):
+        base_runs.append(measure(baseline(demo, work / f"base-{i}", only), env=env))
+        ours_runs.append(measure(edureport("build", "--force", "--quiet", "--out", str(work / "ours"), *sel), env=env))
+    results["baseline"], results["edureport"] = median(base_runs), median(ours_runs)
+    results["speedup"] = results["baseline"]["wall"] / results["edureport"]["wall"]
+    nochange = [measure(edureport("build", "--quiet", "--out", str(work / "ours"), *sel), env=env) for _ in range(repeat)]
+    results["no_change"] = median(nochange)
+    results["no_change_fraction"] = results["no_change"]["wall"] / results["edureport"]["wall"]
+    results["floor"] = floor(quick=args.quick)
+    sizes = [6] if args.quick else [6, 60, 600]
+    sample = ["section:4"] if args.quick else ["section:1", "section:4", "review", "township:图克镇"]
+    results["scale"] = scale(sizes, work, sample)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps({k: v for k, v in results.items() if k != "scale"}, ensure_ascii=False, indent=2))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
