@@ -112,9 +112,8 @@ def floor(quick: bool = False) -> dict[str, float]:
     return {"kernel_and_imports": kernel, "section_analysis_no_kernel": analysis}
 
 
-def scale(sizes: list[int], work: Path, sample: list[str]) -> list[dict]:
+def scale(sizes: list[int], work: Path, sample: list[str]):
     """Demo data at several township counts: load/validate, subset load, and a sample of reports."""
-    rows = []
     for n in sizes:
         data = work / f"data-{n}"
         subprocess.run(edureport("demo-data", str(data), "--townships", str(n), "--seed", "1"), check=True,
@@ -127,15 +126,20 @@ def scale(sizes: list[int], work: Path, sample: list[str]) -> list[dict]:
                 f"load_subset({str(data)!r}, p, township='图克镇'); print(time.perf_counter()-t)")
         subset = float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                                       check=True).stdout)
-        build = measure(edureport("build", "--force", "--quiet", "--data", str(data), "--out", str(work / f"o-{n}"),
+        build = measure(edureport("build", "--force", "--quiet", "--timeout", "7200", "--data", str(data), "--out", str(work / f"o-{n}"),
                                   *[a for s in sample for a in ("--only", s)]), env=env)
         reports = len(jobs_for(data, None))
-        rows.append({"townships": n, "observations": obs, "reports_total": reports, "sample": len(sample),
+        yield_row = {"townships": n, "observations": obs, "reports_total": reports, "sample": len(sample),
                      "validate_s": load["wall"], "validate_rss_mb": load["rss_mb"], "subset_load_s": subset,
                      "sample_build_s": build["wall"], "per_report_s": build["wall"] / len(sample),
-                     "build_rss_mb": build["rss_mb"]})
-        print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
-    return rows
+                     "build_rss_mb": build["rss_mb"]}
+        print(json.dumps(yield_row, ensure_ascii=False), flush=True)
+        yield yield_row
+
+
+def save(path: Path, results: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def main() -> None:
@@ -143,6 +147,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="tiny version: 2 reports, 1 run, small scale")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.json")
+    ap.add_argument("--sizes", type=int, nargs="*", default=None, help="township counts for the scale part")
     args = ap.parse_args()
     repeat = 1 if args.quick else args.repeat
     only = ["section:4"] if args.quick else None
@@ -163,11 +168,13 @@ def main() -> None:
     results["no_change"] = median(nochange)
     results["no_change_fraction"] = results["no_change"]["wall"] / results["edureport"]["wall"]
     results["floor"] = floor(quick=args.quick)
-    sizes = [6] if args.quick else [6, 60, 600]
+    save(args.out, results)  # the slow scale part may be stopped: keep what is measured
+    sizes = args.sizes or ([6] if args.quick else [6, 60, 600])
     sample = ["section:4"] if args.quick else ["section:1", "section:4", "review", "township:图克镇"]
-    results["scale"] = scale(sizes, work, sample)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    results["scale"] = []
+    for row in scale(sizes, work, sample):
+        results["scale"].append(row)
+        save(args.out, results)
     print(json.dumps({k: v for k, v in results.items() if k != "scale"}, ensure_ascii=False, indent=2))
     shutil.rmtree(work, ignore_errors=True)
 
