@@ -9,7 +9,6 @@ The same call with ``townships=600`` makes benchmark-sized data.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +129,3 @@ def _with_headers(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     out.columns = [c.label for c in cols]
     return out
 
-
-def fmt_int(x: float) -> str:
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else str(round(x))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -143,13 +143,6 @@ def _actual_text(ind: Indicator, actual: float | None, target: float | None) -> 
             return "已完成" if actual else "未完成"
         return f"{actual or 0:g}/{target:g}个单位完成"
     return fmt_num(actual, ind.unit)
-
-
-def results_frame(results: list[IndicatorResult]) -> pd.DataFrame:
-    frame = pd.DataFrame([asdict(r) for r in results])
-    if not frame.empty:
-        frame["status"] = frame["status"].map(str)
-    return frame
 
 
 def status_summary(results: list[IndicatorResult]) -> dict[Status, int]:

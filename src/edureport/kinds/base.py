@@ -64,7 +64,6 @@ class IndicatorKind:
     comparisons: ClassVar[tuple[str, ...]] = (">=", ">", "<=", "<", "==")
     aggregates: ClassVar[tuple[str, ...]] = ("sum",)
     needs_target: ClassVar[bool] = True
-    uses_observations: ClassVar[bool] = True  # False: data comes from another table (projects)
 
     def check(self, fields: dict[str, Any]) -> list[tuple[str, str]]:
         """Problems with an indicator's plan fields, as (field, Chinese message) pairs."""

@@ -40,7 +40,6 @@ class ProjectKind(IndicatorKind):
     label = "建设项目"
     defaults = {"unit": "个", "comparison": ">=", "aggregate": "sum", "over_time": "latest"}
     comparisons = (">=",)
-    uses_observations = False
 
     def extra_checks(self, fields: dict[str, Any]) -> list[tuple[str, str]]:
         out = []
