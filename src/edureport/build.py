@@ -61,7 +61,8 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
     try:
         _clear_leftovers(folder)
         previous = {e["key"]: e for e in read_manifest(folder).get("reports", [])}
-        shown = shown_by_township_reports(data, when) if any(j.kind == "township" for j in selected) else ""
+        # Also stores every township's results once for all reports (see results_cache).
+        shown = shown_by_township_reports(data, when) if selected else ""
         keys = {j.key: job_key(j, data, common=common, notebook=notebooks_dir() / j.notebook,
                                shown_results=shown) for j in selected}
         todo = [j for j in selected if force or not _unchanged(previous.get(j.key), keys[j.key], folder, formats)]

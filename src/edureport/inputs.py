@@ -97,10 +97,12 @@ def _commentary_digest(common: dict[str, Any], year: int) -> str:
 
 
 def shown_by_township_reports(ds: DataSet, as_of) -> str:
-    """Digest of the figures every township report prints about the others (banner and all townships)."""
-    from .metrics import compute
+    """Digest of the figures every township report prints about the others (banner and all townships).
 
-    rows = [(r.indicator_id, "", r.actual, str(r.status)) for r in compute(ds, as_of)]
-    for t in ds.townships["township"]:
-        rows += [(r.indicator_id, t, r.actual, str(r.status)) for r in compute(ds, as_of, "township", t)]
+    Computing them here also stores them for the reports (``results_cache``), so no report repeats it.
+    """
+    from .results_cache import all_results
+
+    rows = [(r.indicator_id, place, r.actual, str(r.status))
+            for place, results in all_results(ds, as_of).items() for r in results]
     return hashlib.sha256(json.dumps(rows, ensure_ascii=False, default=str).encode()).hexdigest()

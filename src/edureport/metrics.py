@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .entities import applicable
 from .errors import UnknownEntityError
 from .kinds import Scope, get_kind
 from .kinds.base import fmt_num
 from .plan import Indicator
+from .scopes import scope_index
 from .status import STATUS_ORDER, Status, judge
 from .store import DataSet
 
@@ -53,11 +53,11 @@ def cutoff_period(as_of: dt.date) -> str:
     return first.strftime("%Y-%m")
 
 
-def _entity_name(data: DataSet, level: str, entity: str) -> str:
+def _entity_name(data: DataSet, level: str, entity: str, towns: set[str]) -> str:
     if level == "banner":
         return data.plan.region
     if level == "township":
-        if entity not in set(data.townships["township"]):
+        if entity not in towns:
             raise UnknownEntityError(f"未知苏木镇“{entity}”")
         return entity
     match = data.schools[data.schools["school_id"] == entity]
@@ -66,56 +66,30 @@ def _entity_name(data: DataSet, level: str, entity: str) -> str:
     return str(match["name"].iloc[0])
 
 
-def _in_place(frame: pd.DataFrame, level: str, entity: str) -> pd.DataFrame:
-    if level == "township":
-        return frame[frame["township"].astype(str) == entity]
-    if level == "school":
-        return frame[frame["entity"].astype(str) == entity]
-    return frame
-
-
-def _project_places(data: DataSet) -> dict[str, tuple[str, str]]:
-    """Project id → (township, school id), from the plan's school names and the registry."""
-    by_name = data.schools.drop_duplicates("name").set_index("name")
-    out = {}
-    for p in data.plan.projects:
-        if p.school and p.school in by_name.index:
-            out[p.id] = (str(by_name.loc[p.school, "township"]), str(by_name.loc[p.school, "school_id"]))
-        else:
-            out[p.id] = (p.township, "")
-    return out
+def _until(frame: pd.DataFrame, cut: str) -> pd.DataFrame:
+    return frame if frame.empty or frame["period"].max() <= cut else frame[frame["period"] <= cut]
 
 
 def compute(data: DataSet, as_of: dt.date, level: str = "banner", entity: str = "",
             indicators: list[Indicator] | None = None) -> list[IndicatorResult]:
     """Every applicable indicator's result in one place on one date (plan order)."""
     plan = data.plan
-    name = _entity_name(data, level, entity)
+    index = scope_index(data)
+    name = _entity_name(data, level, entity, index.township_names)
     cut = cutoff_period(as_of)
-    obs = data.observations
-    obs = obs[obs["period"] <= cut]
-    if indicators is not None:
-        obs = obs[obs["indicator_id"].isin([i.id for i in indicators])]
-    grouped = {str(k): g for k, g in obs.groupby("indicator_id", observed=True)}
-    base_grouped = {str(k): g for k, g in data.baselines.groupby("indicator_id", observed=True)}
-    status_rows = data.projects[data.projects["period"].astype(str) <= cut]
-    places = _project_places(data)
-    empty = obs.iloc[0:0]
+    status_rows = _until(data.projects, cut)
     out = []
     for ind in indicators or plan.indicators:
         kind = get_kind(ind.kind)
-        ents = applicable(ind, data.schools, data.townships)
-        mine = ents if level == "banner" else (
-            ents[ents["township"] == entity] if level == "township" else ents[ents["entity"] == entity])
-        pids = [p for p in ind.projects if level == "banner"
-                or (level == "township" and places[p][0] == entity)
-                or (level == "school" and places[p][1] == entity)]
+        mine, n_total = index.applicable(ind, level, entity)
+        pids = index.project_ids(ind, level, entity)
         scope = Scope(
             plan=plan, indicator=ind, as_of=as_of, level=level, entity=entity,
-            obs=_in_place(grouped.get(ind.id, empty), level, entity),
-            applicable=list(mine["entity"]), n_total=len(ents),
-            baselines=_in_place(base_grouped.get(ind.id, data.baselines.iloc[0:0]), level, entity),
-            project_status=status_rows[status_rows["project_id"].isin(pids)], project_ids=pids,
+            obs=_until(index.rows("obs", ind.id, level, entity), cut),
+            applicable=mine, n_total=n_total,
+            baselines=index.rows("base", ind.id, level, entity),
+            project_status=status_rows[status_rows["project_id"].isin(pids)] if pids else status_rows.iloc[0:0],
+            project_ids=pids,
         )
         outcome = kind.compute(scope)
         if outcome is None:

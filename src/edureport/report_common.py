@@ -20,6 +20,7 @@ from .metrics import IndicatorResult, compute
 from .narrative import date_cn, region_word
 from .paths import commentary_file, resolve
 from .plan import Plan, load_plan
+from .results_cache import BANNER, all_results
 from .store import DataSet, load_data, load_subset
 
 
@@ -34,7 +35,7 @@ class ReportContext:
     numbering: Numbering = field(default_factory=Numbering)
     township: str = ""
     section: str = ""
-    full: DataSet | None = None  # all townships, for comparisons and ranks
+    data_path: str = ""  # where ``full`` is loaded from when a report needs every row
 
     @classmethod
     def load(cls, kind: str, *, plan_file: str, data_dir: str, as_of: str, commentary: str = "",
@@ -42,9 +43,8 @@ class ReportContext:
         plan = load_plan(resolve(plan_file))
         when = dt.date.fromisoformat(as_of) if as_of else plan.end
         data_path = resolve(data_dir)
-        full = load_data(data_path, plan)
         data = load_subset(data_path, plan, township=township or None, section=section or None) \
-            if (township or section) else full
+            if (township or section) else load_data(data_path, plan)
         notes = load_commentary(resolve(commentary) if commentary else commentary_file(plan.year), plan)
         if kind == "section":
             title = f"第{plan.section(section).number}部分进展报告"
@@ -52,7 +52,7 @@ class ReportContext:
             title = f"{township}{plan.year}年工作进展报告"
         else:
             title = f"{plan.issuer}{plan.year}年工作总结"
-        return cls(kind, plan, data, when, title, notes, Numbering(), township, section, full)
+        return cls(kind, plan, data, when, title, notes, Numbering(), township, section, str(data_path))
 
     @property
     def region(self) -> str:
@@ -62,15 +62,24 @@ class ReportContext:
         return compute(self.data, self.as_of, level, entity, indicators)
 
     @functools.cached_property
+    def full(self) -> DataSet:
+        """Every row of the data (only read when the shared results are not cached yet)."""
+        if not self.data.is_subset:
+            return self.data
+        return load_data(self.data_path or self.data.data_dir, self.plan)
+
+    @functools.cached_property
+    def _shared(self) -> dict[str, list[IndicatorResult]]:
+        return all_results(self.data, self.as_of, whole=lambda: self.full)
+
+    @property
     def banner_results(self) -> list[IndicatorResult]:
-        return compute(self.full or self.data, self.as_of)
+        return self._shared[BANNER]
 
     @functools.cached_property
     def by_township(self) -> dict[str, dict[str, IndicatorResult]]:
-        """Every township's results (from the full data), for comparison charts and ranks."""
-        assert self.full is not None
-        towns = list(self.full.townships["township"])
-        return {t: {r.indicator_id: r for r in compute(self.full, self.as_of, "township", t)} for t in towns}
+        """Every township's results, for comparison charts and ranks (shared, see ``results_cache``)."""
+        return {t: {r.indicator_id: r for r in rs} for t, rs in self._shared.items() if t != BANNER}
 
     def monthly(self, indicator_id: str, level: str = "banner", entity: str = "") -> tuple[list[str], list]:
         """The indicator's value at each month end of the plan year up to the as-of date."""
@@ -113,7 +122,7 @@ def closing_note(ctx: ReportContext) -> Block:
 
 
 def projects_block(ctx: ReportContext, project_ids: list[str], township: str = "") -> Block:
-    frame = project_table(ctx.full or ctx.data, ctx.as_of, project_ids, township)
+    frame = project_table(ctx.data, ctx.as_of, project_ids, township)
     if frame.empty:
         return Block('<p class="note">本部分没有建设项目。</p>')
     n = ctx.numbering.next_table()

@@ -38,6 +38,7 @@ class DataSet:
     fingerprint: str
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     warnings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    is_subset: bool = False  # one township's or section's rows only (see ``load_subset``)
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         frames = self.__dict__.get("frames", {})
@@ -107,7 +108,8 @@ def load_subset(data_dir: str | Path, plan: Plan, *, township: str | None = None
         frames[name] = pq.read_table(full / f"{name}.parquet", filters=filters or None).to_pandas()
     # The registry (schools, townships) stays whole: targets shared by number of units need the totals.
     meta = json.loads((full / "meta.json").read_text(encoding="utf-8"))
-    return DataSet(plan, str(data_dir), meta["fingerprint"], frames, pd.DataFrame(meta.get("warnings", [])))
+    return DataSet(plan, str(data_dir), meta["fingerprint"], frames, pd.DataFrame(meta.get("warnings", [])),
+                   is_subset=True)
 
 
 def _write_cache(target: Path, ds: DataSet) -> None:

@@ -97,7 +97,9 @@ def latest_per_entity(obs: pd.DataFrame) -> pd.DataFrame:
     """Each entity's most recent row (stock figures such as ratios are not summed over months)."""
     if obs.empty:
         return obs
-    return obs.sort_values("period", kind="stable").drop_duplicates("entity", keep="last")
+    if not obs["period"].is_monotonic_increasing:  # the scope index keeps rows in period order already
+        obs = obs.sort_values("period", kind="stable")
+    return obs.drop_duplicates("entity", keep="last")
 
 
 def compare(actual: float | None, op: str, target: float | None) -> bool:

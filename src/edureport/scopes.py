@@ -1,0 +1,91 @@
+"""Each indicator's rows split once by place, so many places and dates reuse one split.
+
+``metrics.compute`` used to filter the whole observation table for every call; a county with 600
+townships asks for 600 × 76 (place, indicator) pairs per date, and a report's monthly charts ask for
+twelve dates. Splitting once per data set turns each lookup into a dictionary access on a small frame.
+The index lives on the ``DataSet`` object it was built from and is discarded with it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .entities import applicable
+from .plan import Indicator
+from .store import DataSet
+
+
+def _groups(frame: pd.DataFrame, key: str) -> dict[str, pd.DataFrame]:
+    """Frames by key, rows in period order (a stable sort keeps the input order within a period)."""
+    if "period" in frame and not frame["period"].is_monotonic_increasing:
+        frame = frame.sort_values("period", kind="stable")
+    return {str(k): g for k, g in frame.groupby(key, observed=True, sort=False)}
+
+
+class ScopeIndex:
+    """Observation, baseline and registry rows of one data set, by indicator and place."""
+
+    def __init__(self, data: DataSet) -> None:
+        self.data = data
+        self._tables = {"obs": _groups(data.observations, "indicator_id"),
+                        "base": _groups(data.baselines, "indicator_id")}
+        self._empty = {"obs": data.observations.iloc[0:0], "base": data.baselines.iloc[0:0]}
+        self._split: dict[tuple[str, str, str], dict[str, pd.DataFrame]] = {}
+        self._applicable: dict[str, tuple[list[str], dict[str, list[str]], set[str]]] = {}
+        self.places = _project_places(data)
+        self.township_names = set(data.townships["township"].astype(str))
+
+    def rows(self, table: str, indicator_id: str, level: str, entity: str) -> pd.DataFrame:
+        """``table`` ("obs" or "base") rows of one indicator inside one place, all periods."""
+        whole = self._tables[table].get(indicator_id)
+        if whole is None:
+            return self._empty[table]
+        if level == "banner":
+            return whole
+        column = "township" if level == "township" else "entity"
+        key = (table, indicator_id, column)
+        if key not in self._split:
+            self._split[key] = _groups(whole, column)
+        return self._split[key].get(entity, self._empty[table])
+
+    def applicable(self, ind: Indicator, level: str, entity: str) -> tuple[list[str], int]:
+        """Entity keys the indicator applies to inside the place, and how many banner-wide."""
+        if ind.id not in self._applicable:
+            ents = applicable(ind, self.data.schools, self.data.townships)
+            by_town: dict[str, list[str]] = {}
+            for e, t in zip(ents["entity"], ents["township"], strict=True):
+                by_town.setdefault(t, []).append(e)
+            keys = list(ents["entity"])
+            self._applicable[ind.id] = (keys, by_town, set(keys))
+        keys, by_town, key_set = self._applicable[ind.id]
+        if level == "banner":
+            return list(keys), len(keys)
+        if level == "township":
+            return list(by_town.get(entity, [])), len(keys)
+        return ([entity] if entity in key_set else []), len(keys)
+
+    def project_ids(self, ind: Indicator, level: str, entity: str) -> list[str]:
+        return [p for p in ind.projects if level == "banner"
+                or (level == "township" and self.places[p][0] == entity)
+                or (level == "school" and self.places[p][1] == entity)]
+
+
+def scope_index(data: DataSet) -> ScopeIndex:
+    """The data set's index, built on first use."""
+    index = data.__dict__.get("_scope_index")
+    if index is None:
+        index = ScopeIndex(data)
+        data.__dict__["_scope_index"] = index
+    return index
+
+
+def _project_places(data: DataSet) -> dict[str, tuple[str, str]]:
+    """Project id → (township, school id), from the plan's school names and the registry."""
+    by_name = data.schools.drop_duplicates("name").set_index("name")
+    out = {}
+    for p in data.plan.projects:
+        if p.school and p.school in by_name.index:
+            out[p.id] = (str(by_name.loc[p.school, "township"]), str(by_name.loc[p.school, "school_id"]))
+        else:
+            out[p.id] = (p.township, "")
+    return out
