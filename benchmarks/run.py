@@ -112,29 +112,82 @@ def floor(quick: bool = False) -> dict[str, float]:
     return {"kernel_and_imports": kernel, "section_analysis_no_kernel": analysis}
 
 
-def scale(sizes: list[int], work: Path, sample: list[str]):
-    """Demo data at several township counts: load/validate, subset load, and a sample of reports."""
-    for n in sizes:
-        data = work / f"data-{n}"
+def _time_py(code: str, env: dict) -> float:
+    """Seconds printed by a fresh Python process (imports excluded by the snippet itself)."""
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def make_data(n: int, work: Path) -> tuple[Path, int]:
+    data = work / f"data-{n}"
+    if not data.is_dir():
         subprocess.run(edureport("demo-data", str(data), "--townships", str(n), "--seed", "1"), check=True,
                        stdout=subprocess.DEVNULL)
-        obs = sum(1 for _ in (data / "observations.csv").open(encoding="utf-8-sig")) - 1
+    rows = sum(1 for _ in (data / "observations.csv").open(encoding="utf-8-sig")) - 1
+    return data, rows
+
+
+def loading(sizes: list[int], work: Path):
+    """Validation (cold cache: read, check, write Parquet), full load from the cache, one township's subset."""
+    for n in sizes:
+        data, rows = make_data(n, work)
+        env = {**os.environ, "EDUREPORT_CACHE_DIR": str(work / f"cache-load-{n}")}
+        validate = measure(edureport("validate", str(data)), env=env)
+        head = f"import time; from edureport import load_plan, load_data, load_subset; p=load_plan({str(PLAN)!r}); "
+        full = _time_py(head + f"t=time.perf_counter(); load_data({str(data)!r}, p); print(time.perf_counter()-t)", env)
+        subset = _time_py(head + f"t=time.perf_counter(); load_subset({str(data)!r}, p, township='图克镇'); "
+                          "print(time.perf_counter()-t)", env)
+        row = {"townships": n, "observations": rows, "validate_s": validate["wall"],
+               "validate_rss_mb": validate["rss_mb"], "cached_load_s": full, "subset_load_s": subset}
+        shutil.rmtree(work / f"cache-load-{n}", ignore_errors=True)
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+        yield row
+
+
+def scale(sizes: list[int], work: Path, only: list[str] | None):
+    """Complete builds at several township counts (reports grow with townships).
+
+    The shared step (validation, then every township's figures, done once per build before any report)
+    is timed on its own; "per report" is the median of the reports' own times from the manifest.
+    """
+    for n in sizes:
+        data, rows = make_data(n, work)
         env = {**os.environ, "EDUREPORT_CACHE_DIR": str(work / f"cache-{n}")}
-        load = measure(edureport("validate", str(data)), env=env)
-        code = ("import time,sys; from edureport import load_plan, load_data, load_subset; "
-                f"p=load_plan({str(PLAN)!r}); load_data({str(data)!r}, p); t=time.perf_counter(); "
-                f"load_subset({str(data)!r}, p, township='图克镇'); print(time.perf_counter()-t)")
-        subset = float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                                      check=True).stdout)
-        build = measure(edureport("build", "--force", "--quiet", "--timeout", "7200", "--data", str(data), "--out", str(work / f"o-{n}"),
-                                  *[a for s in sample for a in ("--only", s)]), env=env)
-        reports = len(jobs_for(data, None))
-        yield_row = {"townships": n, "observations": obs, "reports_total": reports, "sample": len(sample),
-                     "validate_s": load["wall"], "validate_rss_mb": load["rss_mb"], "subset_load_s": subset,
-                     "sample_build_s": build["wall"], "per_report_s": build["wall"] / len(sample),
-                     "build_rss_mb": build["rss_mb"]}
-        print(json.dumps(yield_row, ensure_ascii=False), flush=True)
-        yield yield_row
+        validate = measure(edureport("validate", str(data)), env=env)
+        shared = _time_py("import time; from edureport import load_plan, load_data; "
+                          "from edureport.results_cache import all_results; "
+                          f"p=load_plan({str(PLAN)!r}); d=load_data({str(data)!r}, p); t=time.perf_counter(); "
+                          "all_results(d, p.end); print(time.perf_counter()-t)", env)
+        out = work / f"o-{n}"
+        build = measure(edureport("build", "--force", "--quiet", "--timeout", "7200", "--data", str(data),
+                                  "--out", str(out), *[a for s in (only or []) for a in ("--only", s)]), env=env)
+        manifest = json.loads(next(out.rglob("manifest.json")).read_text(encoding="utf-8"))
+        seconds = sorted(e["seconds"] for e in manifest["reports"])
+        by_kind = {k: statistics.median([e["seconds"] for e in manifest["reports"] if e["key"].startswith(k)] or [0])
+                   for k in ("section", "township", "review")}
+        row = {"townships": n, "observations": rows, "reports": len(seconds),
+               "validate_s": validate["wall"], "shared_results_s": shared,
+               "build_s": build["wall"], "build_cpu_s": build["cpu"], "build_rss_mb": build["rss_mb"],
+               "per_report_median_s": statistics.median(seconds),
+               "per_report_p90_s": seconds[int(0.9 * (len(seconds) - 1))], "per_kind_median_s": by_kind}
+        shutil.rmtree(out, ignore_errors=True)
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+        yield row
+
+
+def compare(results: dict, work: Path, env: dict, demo: Path, only: list[str] | None, repeat: int) -> None:
+    """Baseline against edureport on the demo data, the no-change rebuild and the floor."""
+    sel = [a for s in only for a in ("--only", s)] if only else []
+    base_runs, ours_runs = [], []
+    for i in range(repeat):
+        base_runs.append(measure(baseline(demo, work / f"base-{i}", only), env=env))
+        ours_runs.append(measure(edureport("build", "--force", "--quiet", "--out", str(work / "ours"), *sel), env=env))
+    results["baseline"], results["edureport"] = median(base_runs), median(ours_runs)
+    results["speedup"] = results["baseline"]["wall"] / results["edureport"]["wall"]
+    nochange = [measure(edureport("build", "--quiet", "--out", str(work / "ours"), *sel), env=env) for _ in range(repeat)]
+    results["no_change"] = median(nochange)
+    results["no_change_fraction"] = results["no_change"]["wall"] / results["edureport"]["wall"]
+    results["floor"] = floor(quick=only is not None)
 
 
 def save(path: Path, results: dict) -> None:
@@ -148,6 +201,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.json")
     ap.add_argument("--sizes", type=int, nargs="*", default=None, help="township counts for the scale part")
+    ap.add_argument("--rows", type=int, nargs="*", default=None,
+                    help="township counts for the loading part (6750 ≈ 10⁷ observation rows)")
+    ap.add_argument("--skip-build", action="store_true", help="only the scale and loading parts")
     args = ap.parse_args()
     repeat = 1 if args.quick else args.repeat
     only = ["section:4"] if args.quick else None
@@ -157,23 +213,22 @@ def main() -> None:
     results: dict = {"machine": {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
                                  "python": platform.python_version(), "platform": platform.platform()},
                      "quick": args.quick}
-    sel = [a for s in only for a in ("--only", s)] if only else []
-    base_runs, ours_runs = [], []
-    for i in range(repeat):
-        base_runs.append(measure(baseline(demo, work / f"base-{i}", only), env=env))
-        ours_runs.append(measure(edureport("build", "--force", "--quiet", "--out", str(work / "ours"), *sel), env=env))
-    results["baseline"], results["edureport"] = median(base_runs), median(ours_runs)
-    results["speedup"] = results["baseline"]["wall"] / results["edureport"]["wall"]
-    nochange = [measure(edureport("build", "--quiet", "--out", str(work / "ours"), *sel), env=env) for _ in range(repeat)]
-    results["no_change"] = median(nochange)
-    results["no_change_fraction"] = results["no_change"]["wall"] / results["edureport"]["wall"]
-    results["floor"] = floor(quick=args.quick)
-    save(args.out, results)  # the slow scale part may be stopped: keep what is measured
+    if args.skip_build:
+        previous = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
+        results.update({k: previous[k] for k in ("baseline", "edureport", "speedup", "no_change",
+                                                  "no_change_fraction", "floor") if k in previous})
+    else:
+        compare(results, work, env, demo, only, repeat)
+        save(args.out, results)  # the slow scale part may be stopped: keep what is measured
+
     sizes = args.sizes or ([6] if args.quick else [6, 60, 600])
-    sample = ["section:4"] if args.quick else ["section:1", "section:4", "review", "township:图克镇"]
     results["scale"] = []
-    for row in scale(sizes, work, sample):
+    for row in scale(sizes, work, only):
         results["scale"].append(row)
+        save(args.out, results)
+    results["loading"] = []
+    for row in loading(args.rows or ([6] if args.quick else [6, 675, 6750]), work):
+        results["loading"].append(row)
         save(args.out, results)
     print(json.dumps({k: v for k, v in results.items() if k != "scale"}, ensure_ascii=False, indent=2))
     shutil.rmtree(work, ignore_errors=True)

@@ -59,6 +59,13 @@ class ReportContext:
         return region_word(self.plan)
 
     def results(self, level: str = "banner", entity: str = "", indicators=None) -> list[IndicatorResult]:
+        """Banner and township figures come from the shared table (computed once per build)."""
+        if level == "banner" or (level == "township" and entity in self._shared):
+            found = self._shared[BANNER if level == "banner" else entity]
+            if indicators is None:
+                return list(found)
+            by_id = {r.indicator_id: r for r in found}
+            return [by_id[i.id] for i in indicators if i.id in by_id]
         return compute(self.data, self.as_of, level, entity, indicators)
 
     @functools.cached_property
