@@ -46,7 +46,7 @@ def test_html_is_clean_and_self_contained(built, kind: str) -> None:
         assert code not in html, code
     assert "@font-face" in html and "data:font/otf;base64," in html
     assert "数据指纹" in html and "数据截至2023年12月31日" in html
-    assert re.search(r'<img alt="[^"]*" src="data:image/svg\+xml;base64,', html), "charts embedded as SVG"
+    assert re.search(r'<figure class="chart"><svg role="img" aria-label="[^"]+"', html), "charts inlined as SVG"
 
 
 def _plain(html: str) -> str:
