@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,10 @@ def _rows(ds: DataSet, *, township: str | None = None, indicators: list[str] | N
     out = {}
     for name in ("observations", "baselines", "activities", "projects"):
         frame = ds.frames[name]
+        if township is not None and "township" in frame and indicators is tasks is projects is None:
+            by_town = _by_township(ds, name)  # split once per build, not one full scan per township
+            out[name] = hashlib.sha256((by_town.get(township, "") + by_town.get("", "")).encode()).hexdigest()
+            continue
         if township is not None and "township" in frame:
             frame = frame[frame["township"].astype(str).isin([township, ""])]
         if indicators is not None and "indicator_id" in frame:
@@ -65,8 +70,25 @@ def _rows(ds: DataSet, *, township: str | None = None, indicators: list[str] | N
         if projects is not None and name == "projects":
             frame = frame[frame["project_id"].isin(projects)]
         out[name] = frame_digest(frame)
-    out["registry"] = frame_digest(ds.schools) + frame_digest(ds.townships)
+    out["registry"] = _memo(ds, "registry", lambda: frame_digest(ds.schools) + frame_digest(ds.townships))
     return out
+
+
+def _by_township(ds: DataSet, name: str) -> dict[str, str]:
+    """Digest of each township's rows of one table ("" = rows that belong to no township)."""
+    def split() -> dict[str, str]:
+        frame = ds.frames[name]
+        return {str(k): frame_digest(g) for k, g in frame.groupby(frame["township"].astype(str), sort=False)}
+
+    return _memo(ds, f"towns:{name}", split)
+
+
+def _memo(ds: DataSet, key: str, make: Callable[[], Any]) -> Any:
+    """A value computed once per data set object (kept on the object, gone with it)."""
+    memo = ds.__dict__.setdefault("_input_digests", {})
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]
 
 
 def job_key(job: Job, ds: DataSet, *, common: dict[str, Any], notebook: Path,
