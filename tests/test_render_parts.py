@@ -13,7 +13,8 @@ from fontTools.ttLib import TTFont
 from edureport.charts import status_chart, township_chart, trend_chart
 from edureport.commentary import CommentaryError, load_commentary
 from edureport.fonts import FACES, font_face_css
-from edureport.htmlkit import cn_number, esc, table
+from edureport.htmlkit import cn_number, esc, figure, table
+from edureport.render import charts_as_images
 from edureport.report_common import ReportContext
 from edureport.report_review import review_parts
 from edureport.report_section import section_tasks
@@ -42,6 +43,17 @@ def test_charts_are_deterministic_svg() -> None:
     c = township_chart(["甲镇", "乙镇"], [41.0, 38.0], banner=39.5, target=40, unit="%", highlight="甲镇")
     assert c == township_chart(["甲镇", "乙镇"], [41.0, 38.0], banner=39.5, target=40, unit="%", highlight="甲镇")
     assert status_chart(["一、党建"], [{Status.DONE: 3, Status.MISSED: 1}]).count("<path") > 2
+
+
+def test_pdf_gets_charts_as_standalone_svg_images() -> None:
+    svg = trend_chart(["2023-01", "2023-02"], [30.0, 35.5], target=40, unit="%", label="党员教师占比")
+    html = f"<p>前</p>{figure(svg, 1, '党员教师占比逐月情况').html}<p>后</p>"
+    out = charts_as_images(html)
+    match = re.search(r'<img alt="党员教师占比逐月情况" src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)">', out)
+    assert match and "<svg" not in out and out.startswith("<p>前</p>") and out.endswith("<p>后</p>")
+    image = base64.b64decode(match.group(1)).decode()
+    assert image.startswith('<svg xmlns="http://www.w3.org/2000/svg"') and "viewBox=" in image
+    assert "党员教师占比" in image
 
 
 @pytest.mark.parametrize(("n", "text"), [(1, "一"), (6, "六"), (10, "十"), (12, "十二"), (30, "三十"), (25, "二十五")])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import io
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
+from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
 from edureport.execute import ParameterError, check_parameters, notebooks_dir
@@ -47,6 +50,18 @@ def test_html_is_clean_and_self_contained(built, kind: str) -> None:
     assert "@font-face" in html and "data:font/otf;base64," in html
     assert "数据指纹" in html and "数据截至2023年12月31日" in html
     assert re.search(r'<figure class="chart"><svg role="img" aria-label="[^"]+"', html), "charts inlined as SVG"
+
+
+@pytest.mark.parametrize("kind", ["section", "township"])
+def test_chart_text_is_in_the_embedded_font(built, kind: str) -> None:
+    """Chart labels are text drawn with the page's font subset: every character must be in it (no tofu)."""
+    html = built[kind]["html"].read_text(encoding="utf-8")
+    chart_text = "".join(re.findall(r"<text\b[^>]*>([^<]*)</text>", html))
+    assert re.search(r"[\u4e00-\u9fff]", chart_text), "charts carry Chinese labels as text"
+    fonts = re.findall(r"font-family: '([^']+)'[^}]*base64,([A-Za-z0-9+/=]+)\)", html)
+    cmap = TTFont(io.BytesIO(base64.b64decode(dict(fonts)["Noto Sans CJK SC"]))).getBestCmap()
+    missing = sorted({c for c in chart_text if not c.isspace() and ord(c) not in cmap})
+    assert not missing, missing
 
 
 def _plain(html: str) -> str:

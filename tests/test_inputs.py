@@ -1,0 +1,40 @@
+"""Input keys: a township report's key follows its own rows and the banner-wide rows, nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edureport.execute import notebooks_dir
+from edureport.inputs import job_key
+from edureport.plan import Plan
+from edureport.reports import select_jobs
+from edureport.store import load_data
+
+COMMON = {"as_of": "2024-12-31", "data_dir": "", "plan_file": "plan.yaml", "commentary_file": ""}
+
+
+def _keys(data_dir: Path, plan: Plan) -> dict[str, str]:
+    ds = load_data(data_dir, plan)
+    jobs = select_jobs(plan, list(ds.townships["township"]), None)
+    return {j.key: job_key(j, ds, common=COMMON, notebook=notebooks_dir() / j.notebook, shown_results="same")
+            for j in jobs}
+
+
+@pytest.mark.parametrize(("old", "new", "changed"), [
+    ("2024-05,,西镇,A2,1,,", "2024-05,,西镇,A2,2,,", {"township:西镇"}),  # one township's row
+    ("2024-02,,东镇,A2,3,,", "2024-02,,东镇,A2,4,,", {"township:东镇"}),
+    ("2024-05,,,A3,1,,", "2024-06,,,A3,1,,", {"township:东镇", "township:西镇"}),  # a banner-wide row
+])
+def test_township_keys_follow_their_rows(mini_data: Path, mini_plan: Plan, old: str, new: str,
+                                         changed: set[str]) -> None:
+    before = _keys(mini_data, mini_plan)
+    path = mini_data / "observations.csv"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    after = _keys(mini_data, mini_plan)
+    moved = {k for k in before if before[k] != after[k] and k.startswith("township:")}
+    assert moved == changed
+    assert before["review"] != after["review"]
