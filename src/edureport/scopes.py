@@ -8,6 +8,8 @@ The index lives on the ``DataSet`` object it was built from and is discarded wit
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from .entities import applicable
@@ -31,7 +33,7 @@ class ScopeIndex:
                         "base": _groups(data.baselines, "indicator_id")}
         self._empty = {"obs": data.observations.iloc[0:0], "base": data.baselines.iloc[0:0]}
         self._split: dict[tuple[str, str, str], dict[str, pd.DataFrame]] = {}
-        self._applicable: dict[str, tuple[list[str], dict[str, list[str]], set[str]]] = {}
+        self._applicable: dict[str, tuple[Any, dict[str, Any], set[str]]] = {}
         self.places = _project_places(data)
         self.township_names = set(data.townships["township"].astype(str))
 
@@ -52,16 +54,17 @@ class ScopeIndex:
         """Entity keys the indicator applies to inside the place, and how many banner-wide."""
         if ind.id not in self._applicable:
             ents = applicable(ind, self.data.schools, self.data.townships)
-            by_town: dict[str, list[str]] = {}
-            for e, t in zip(ents["entity"], ents["township"], strict=True):
-                by_town.setdefault(t, []).append(e)
-            keys = list(ents["entity"])
-            self._applicable[ind.id] = (keys, by_town, set(keys))
-        keys, by_town, key_set = self._applicable[ind.id]
+            keys = ents["entity"].to_numpy()
+            # Positions per township from pandas' grouping (a Python loop over 4,800 schools × 76
+            # indicators cost 0.5 s per report at 600 townships); lists are made only when asked for.
+            positions = ents.groupby("township", sort=False).indices
+            self._applicable[ind.id] = (keys, positions, set(keys.tolist()))
+        keys, positions, key_set = self._applicable[ind.id]
         if level == "banner":
-            return list(keys), len(keys)
+            return keys.tolist(), len(keys)
         if level == "township":
-            return list(by_town.get(entity, [])), len(keys)
+            where = positions.get(entity)
+            return ([] if where is None else keys[where].tolist()), len(keys)
         return ([entity] if entity in key_set else []), len(keys)
 
     def project_ids(self, ind: Indicator, level: str, entity: str) -> list[str]:
