@@ -124,3 +124,12 @@ def test_font_subsets_are_reproducible(tmp_path: Path, monkeypatch: pytest.Monke
     time.sleep(1.1)
     monkeypatch.setenv("EDUREPORT_CACHE_DIR", str(tmp_path / "b"))
     assert font_face_css("报告第页") == first
+
+
+@pytest.mark.parametrize(("n", "labelled"), [(6, 6), (12, 12), (30, 1)])
+def test_crowded_township_charts_label_only_the_highlighted_bar(n: int, labelled: int) -> None:
+    names = [f"示例镇{i:03d}" for i in range(n)]
+    svg = township_chart(names, [40.0 + i / 10 for i in range(n)], banner=None, target=None, unit="%",
+                         highlight=names[0])
+    values = [t for t in re.findall(r"<text\b[^>]*>([^<]*)</text>", svg) if t.endswith("%")]
+    assert len(values) == labelled

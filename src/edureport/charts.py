@@ -17,6 +17,7 @@ from .status import STATUS_COLOURS, STATUS_ORDER, Status
 
 INK, GRID, TARGET, HIGHLIGHT, BAR = "#333333", "#dddddd", "#c62828", "#1565c0", "#9fb7d6"
 MAX_BARS = 30
+CROWDED_BARS = 12  # above this, names stand upright and only the highlighted bar carries its value
 
 
 def _figure(width: float = 6.4, height: float = 2.5):
@@ -80,13 +81,16 @@ def township_chart(names: Sequence[str], values: Sequence[float | None], *, bann
     xs = list(range(len(pairs)))
     colours = [HIGHLIGHT if n == highlight else BAR for n, _ in pairs]
     ax.bar(xs, [v for _, v in pairs], color=colours, width=0.6)
-    for x, (_, v) in zip(xs, pairs, strict=True):
-        ax.text(x, v, _fmt(v, unit), ha="center", va="bottom", fontsize=7.5, color=INK)
+    crowded = len(pairs) > CROWDED_BARS  # value labels would overlap: label only the highlighted bar
+    for x, (name, v) in zip(xs, pairs, strict=True):
+        if not crowded or name == highlight:
+            ax.text(x, v, _fmt(v, unit), ha="center", va="bottom", fontsize=7.5, color=INK)
     if banner is not None:
         ax.axhline(banner, color=INK, linestyle=":", linewidth=1, label=f"{banner_label} {_fmt(banner, unit)}")
     if target is not None:
         ax.axhline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"目标 {_fmt(target, unit)}")
-    ax.set_xticks(xs, [n for n, _ in pairs], fontsize=8, rotation=0 if len(pairs) <= 8 else 45)
+    rotation = 0 if len(pairs) <= 8 else (90 if crowded else 45)
+    ax.set_xticks(xs, [n for n, _ in pairs], fontsize=6.5 if crowded else 8, rotation=rotation)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _svg(fig)
