@@ -101,9 +101,12 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, number: int 
     return Block(f"<table{klass}>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
 
+CHART_OPEN = '<svg role="img" aria-label="'  # how a chart starts; render.charts_as_images looks for it
+
+
 def figure(svg: str, number: int, caption: str) -> Block:
     """An inline chart (its labels use the page's embedded fonts) with a numbered caption."""
     if not svg.startswith("<svg"):
         raise ValueError("figure() expects an <svg> element")
-    chart = f'<svg role="img" aria-label="{esc(caption)}"{svg[4:]}'
+    chart = f'{CHART_OPEN}{esc(caption)}"{svg[4:]}'
     return Block(f'<figure class="chart">{chart}<figcaption>图{number}　{esc(caption)}</figcaption></figure>')

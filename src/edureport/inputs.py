@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,43 +51,37 @@ def frame_digest(frame: pd.DataFrame) -> str:
     return hashlib.sha256(values.tobytes() + ",".join(map(str, frame.columns)).encode()).hexdigest()
 
 
-def _rows(ds: DataSet, *, township: str | None = None, indicators: list[str] | None = None,
-          tasks: list[int] | None = None, projects: list[str] | None = None) -> dict[str, str]:
+TABLES = ("observations", "baselines", "activities", "projects")
+
+
+def _section_rows(ds: DataSet, indicators: list[str], tasks: list[int], projects: list[str]) -> dict[str, str]:
+    """Digests of a section's rows: its indicators, tasks and projects, in every township."""
+    keep = {"observations": ("indicator_id", indicators), "baselines": ("indicator_id", indicators),
+            "activities": ("task", tasks), "projects": ("project_id", projects)}
     out = {}
-    for name in ("observations", "baselines", "activities", "projects"):
+    for name in TABLES:
         frame = ds.frames[name]
-        if township is not None and "township" in frame and indicators is tasks is projects is None:
-            by_town = _by_township(ds, name)  # split once per build, not one full scan per township
-            out[name] = hashlib.sha256((by_town.get(township, "") + by_town.get("", "")).encode()).hexdigest()
-            continue
-        if township is not None and "township" in frame:
-            frame = frame[frame["township"].astype(str).isin([township, ""])]
-        if indicators is not None and "indicator_id" in frame:
-            frame = frame[frame["indicator_id"].astype(str).isin(indicators)]
-        if tasks is not None and name == "activities":
-            frame = frame[frame["task"].isin(tasks)]
-        if projects is not None and name == "projects":
-            frame = frame[frame["project_id"].isin(projects)]
-        out[name] = frame_digest(frame)
-    out["registry"] = _memo(ds, "registry", lambda: frame_digest(ds.schools) + frame_digest(ds.townships))
-    return out
+        column, values = keep[name]
+        out[name] = frame_digest(frame[frame[column].astype(str).isin([str(v) for v in values])])
+    return out | _registry(ds)
 
 
-def _by_township(ds: DataSet, name: str) -> dict[str, str]:
-    """Digest of each township's rows of one table ("" = rows that belong to no township)."""
-    def split() -> dict[str, str]:
-        frame = ds.frames[name]
-        return {str(k): frame_digest(g) for k, g in frame.groupby(frame["township"].astype(str), sort=False)}
+def _township_rows(ds: DataSet, township: str) -> dict[str, str]:
+    """Digests of one township's rows plus the rows that belong to no township (banner-wide)."""
+    out = {}
+    for name in TABLES:
+        by_town = ds.memo(f"inputs:towns:{name}", lambda name=name: _digest_by_township(ds.frames[name]))
+        out[name] = hashlib.sha256((by_town.get(township, "") + by_town.get("", "")).encode()).hexdigest()
+    return out | _registry(ds)
 
-    return _memo(ds, f"towns:{name}", split)
+
+def _digest_by_township(frame: pd.DataFrame) -> dict[str, str]:
+    """One digest per township value, from one grouping (not one full scan per township)."""
+    return {str(k): frame_digest(g) for k, g in frame.groupby(frame["township"].astype(str), sort=False)}
 
 
-def _memo(ds: DataSet, key: str, make: Callable[[], Any]) -> Any:
-    """A value computed once per data set object (kept on the object, gone with it)."""
-    memo = ds.__dict__.setdefault("_input_digests", {})
-    if key not in memo:
-        memo[key] = make()
-    return memo[key]
+def _registry(ds: DataSet) -> dict[str, str]:
+    return {"registry": ds.memo("inputs:registry", lambda: frame_digest(ds.schools) + frame_digest(ds.townships))}
 
 
 def job_key(job: Job, ds: DataSet, *, common: dict[str, Any], notebook: Path,
@@ -98,10 +91,10 @@ def job_key(job: Job, ds: DataSet, *, common: dict[str, Any], notebook: Path,
     if job.kind == "section":
         section = job.parameters["section"]
         tasks = [t.id for t in plan.tasks_in(section)]
-        data = _rows(ds, indicators=[i.id for i in plan.indicators_in(section)], tasks=tasks,
-                     projects=[p.id for p in plan.projects if p.task in tasks])
+        data = _section_rows(ds, [i.id for i in plan.indicators_in(section)], tasks,
+                             [p.id for p in plan.projects if p.task in tasks])
     elif job.kind == "township":
-        data = _rows(ds, township=job.parameters["township"])
+        data = _township_rows(ds, job.parameters["township"])
         data["shown"] = shown_results
     else:
         data = {"all": ds.fingerprint}

@@ -16,12 +16,13 @@ import nbformat
 
 from .errors import EdureportError
 from .fonts import font_face_css
+from .htmlkit import CHART_OPEN
 from .paths import PACKAGE_DIR
 
 TEMPLATES = PACKAGE_DIR / "templates"
 FONT_MARK, CSS_MARK = "/*EDUREPORT-FONTS*/", "/*EDUREPORT-CSS*/"
 _TAG = re.compile(r"<[^>]+>")
-_CHART = re.compile(r'<svg role="img" aria-label="([^"]*)"(.*?</svg>)', re.S)
+_CHART = re.compile(re.escape(CHART_OPEN) + r'([^"]*)"(.*?</svg>)', re.S)
 SVG_NS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
 
 

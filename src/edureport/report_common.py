@@ -35,7 +35,6 @@ class ReportContext:
     numbering: Numbering = field(default_factory=Numbering)
     township: str = ""
     section: str = ""
-    data_path: str = ""  # where ``full`` is loaded from when a report needs every row
 
     @classmethod
     def load(cls, kind: str, *, plan_file: str, data_dir: str, as_of: str, commentary: str = "",
@@ -52,7 +51,7 @@ class ReportContext:
             title = f"{township}{plan.year}年工作进展报告"
         else:
             title = f"{plan.issuer}{plan.year}年工作总结"
-        return cls(kind, plan, data, when, title, notes, Numbering(), township, section, str(data_path))
+        return cls(kind, plan, data, when, title, notes, Numbering(), township, section)
 
     @property
     def region(self) -> str:
@@ -73,7 +72,7 @@ class ReportContext:
         """Every row of the data (only read when the shared results are not cached yet)."""
         if not self.data.is_subset:
             return self.data
-        return load_data(self.data_path or self.data.data_dir, self.plan)
+        return load_data(self.data.data_dir, self.plan)
 
     @functools.cached_property
     def _shared(self) -> dict[str, list[IndicatorResult]]:

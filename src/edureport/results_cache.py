@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import pandas as pd
 
 from .metrics import IndicatorResult, compute
 from .paths import cache_dir
+from .render import write_atomic
 from .status import Status
 from .store import DataSet
 
@@ -68,15 +67,7 @@ def _write(path: Path, results: dict[str, list[IndicatorResult]]) -> None:
     frame = pd.DataFrame(rows, columns=[f.name for f in dataclasses.fields(IndicatorResult)])
     frame["status"] = frame["status"].map(lambda s: Status(s).value)
     frame["due"] = frame["due"].map(lambda d: d.isoformat())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-results-", dir=path.parent)
-    os.close(fd)
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, frame.to_parquet(index=False))
 
 
 def _read(path: Path) -> dict[str, list[IndicatorResult]]:

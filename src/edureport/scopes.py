@@ -75,11 +75,7 @@ class ScopeIndex:
 
 def scope_index(data: DataSet) -> ScopeIndex:
     """The data set's index, built on first use."""
-    index = data.__dict__.get("_scope_index")
-    if index is None:
-        index = ScopeIndex(data)
-        data.__dict__["_scope_index"] = index
-    return index
+    return data.memo("scope_index", lambda: ScopeIndex(data))
 
 
 def _project_places(data: DataSet) -> dict[str, tuple[str, str]]:

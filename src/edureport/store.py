@@ -13,8 +13,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -45,6 +47,14 @@ class DataSet:
         if name in frames:
             return frames[name]
         raise AttributeError(name)
+
+    def memo(self, key: str, make: Callable[[], Any]) -> Any:
+        """A value derived from these tables, made once per data set object and dropped with it
+        (the scope index of ``metrics``, the per-township digests of ``inputs``)."""
+        store = self.__dict__.setdefault("_memo", {})
+        if key not in store:
+            store[key] = make()
+        return store[key]
 
 
 def input_files(data_dir: Path) -> list[Path]:
