@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fontTools.ttLib import TTFont
 
-from edureport.charts import status_chart, township_chart, trend_chart
+from edureport.charts import distribution_chart, histogram, status_chart, township_chart, trend_chart
 from edureport.commentary import CommentaryError, load_commentary
 from edureport.fonts import FACES, font_face_css
 from edureport.htmlkit import cn_number, esc, figure, table
@@ -133,3 +133,55 @@ def test_crowded_township_charts_label_only_the_highlighted_bar(n: int, labelled
                          highlight=names[0])
     values = [t for t in re.findall(r"<text\b[^>]*>([^<]*)</text>", svg) if t.endswith("%")]
     assert len(values) == labelled
+
+
+@pytest.mark.parametrize(("values", "mine", "lines"), [
+    ([40.0 + (i * 37 % 200) / 10 for i in range(600)], 41.3, [50.0, 55.0]),
+    ([3.0] * 14, 3.0, []),
+    ([12_000.0 + i * 37 for i in range(40)], 12_185.0, [20_000.0]),
+    ([0.1, 0.2, 0.30000000000000004], 0.30000000000000004, []),
+    ([97.0, 98.5, 99.0, 100.0], 100.0, [85.0]),
+])
+def test_histogram_counts_every_value_once_and_marks_the_bin_of_mine(values, mine, lines) -> None:
+    edges, counts, mark = histogram(values, mine, lines, cap=100.0)
+    assert sum(counts) == len(values) and len(counts) == len(edges) - 1 <= 12
+    assert edges == sorted(edges) and edges[0] <= min(values + lines) and edges[-1] >= max(values + lines)
+    assert edges[mark] <= mine <= edges[mark + 1]
+
+
+def test_histogram_of_equal_percentages_stops_at_100() -> None:
+    edges, counts, mark = histogram([100.0] * 60, 100.0, [100.0], cap=100.0)
+    assert edges[0] == 95.0 and edges[-1] == 100.0 and counts[-1] == 60 and mark == len(counts) - 1
+
+
+@pytest.mark.parametrize("n", [13, 600])
+def test_distribution_chart_marks_one_township_and_names_no_other(n: int) -> None:
+    names = [f"示例镇{i:03d}" for i in range(n)]
+    values = [40.0 + (i * 37 % 200) / 10 for i in range(n)]
+    svg = distribution_chart(values, mine=values[5], name=names[5], banner=50.0, target=55.0, unit="%",
+                             count_label="苏木镇数")
+    texts = re.findall(r"<text\b[^>]*>([^<]*)</text>", svg)
+    for label in (f"{names[5]} {values[5]:.1f}%", "全旗 50.0%", "目标 55.0%", "苏木镇数"):
+        assert label in texts
+    assert not [t for t in texts if t.startswith("示例镇") and t != f"{names[5]} {values[5]:.1f}%"]
+    assert svg == distribution_chart(values, mine=values[5], name=names[5], banner=50.0, target=55.0, unit="%",
+                                     count_label="苏木镇数")
+
+
+def test_township_reports_of_a_big_county_chart_distributions(tmp_path: Path, plan) -> None:
+    """Over CROWDED_BARS townships, a township's report shows where it stands among all (a distribution);
+    the section report keeps named bars (the lowest ones, to see who lags)."""
+    from edureport import demo
+    from edureport.paths import demo_reference_file
+    from edureport.report_township import township_indicators
+
+    demo.write(demo.generate(plan, demo_reference_file(), townships=14, schools_per_township=2), tmp_path / "d")
+    common = {"plan_file": str(PLAN_2023), "data_dir": str(tmp_path / "d"), "as_of": "2023-12-31"}
+    ctx = ReportContext.load("township", **common, township="图克镇")
+    captions = re.findall(r"<figcaption>图\d+　([^<]*)</figcaption>", township_indicators(ctx).html)
+    compared = [c for c in captions if c.startswith("各苏木镇")]
+    assert compared and all(c.endswith("分布") for c in compared)
+    section = ReportContext.load("section", **common, section="一")
+    html = section_tasks(section).html
+    bars = re.findall(r"<figcaption>图\d+　(各苏木镇[^<]*)</figcaption>", html)
+    assert bars and not [c for c in bars if c.endswith("分布")]

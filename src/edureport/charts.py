@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
+from itertools import pairwise
 
 from .fonts import setup_matplotlib
 from .status import STATUS_COLOURS, STATUS_ORDER, Status
@@ -96,6 +97,59 @@ def township_chart(names: Sequence[str], values: Sequence[float | None], *, bann
     return _svg(fig)
 
 
+def distribution_chart(values: Sequence[float | None], *, mine: float, name: str, banner: float | None,
+                       target: float | None, unit: str, count_label: str, banner_label: str = "全旗") -> str:
+    """How many townships fall in each range of values, with one township marked.
+
+    Used in a township's own report when there are too many townships to name (> CROWDED_BARS): 30
+    unreadable names of the lowest townships hid where this township stands, while a distribution
+    answers that, and draws the same few bars at 13 townships as at 600 (per-report time stays flat).
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    lines = [x for x in (banner, target) if x is not None]
+    edges, counts, mark = histogram([v for v in values if v is not None], mine, lines,
+                                    cap=100.0 if unit == "%" else None)
+    fig, ax = _figure(height=2.6)
+    colours = [HIGHLIGHT if i == mark else BAR for i in range(len(counts))]
+    ax.bar(edges[:-1], counts, width=[b - a for a, b in pairwise(edges)], align="edge", color=colours,
+           edgecolor="white", linewidth=0.8)
+    ax.axvline(mine, color=HIGHLIGHT, linewidth=1.4, label=f"{name} {_fmt(mine, unit)}")
+    if banner is not None:
+        ax.axvline(banner, color=INK, linestyle=":", linewidth=1, label=f"{banner_label} {_fmt(banner, unit)}")
+    if target is not None:
+        ax.axvline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"目标 {_fmt(target, unit)}")
+    ax.set_xticks(edges, [_edge(e, unit) for e in edges], fontsize=7.5)
+    ax.set_xlim(edges[0], edges[-1])
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    ax.set_ylabel(count_label, fontsize=8, color=INK)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _svg(fig)
+
+
+def histogram(values: Sequence[float], mine: float, lines: Sequence[float] = (),
+              cap: float | None = None) -> tuple[list[float], list[int], int]:
+    """Round bin edges covering the values and the reference lines, the count in each bin, and the bin
+    holding ``mine``. The last bin includes its upper edge, as in ``numpy.histogram``. When every
+    value is the same, the range is widened around it, but not past ``cap`` (100 for a percentage)."""
+    import numpy as np
+    from matplotlib.ticker import MaxNLocator
+
+    lo, hi = min(*values, mine, *lines), max(*values, mine, *lines)
+    if hi - lo < 1e-9:
+        pad = max(abs(lo) * 0.05, 1.0)
+        lo, hi = lo - pad, (hi if cap is not None and cap - 1e-9 <= hi <= cap + 1e-9 else hi + pad)
+    ticks = MaxNLocator(nbins=10, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+    eps = (hi - lo) * 1e-9  # tick arithmetic is not exact
+    first = max(int(np.searchsorted(ticks, lo + eps, side="right")) - 1, 0)
+    last = min(int(np.searchsorted(ticks, hi - eps, side="left")), len(ticks) - 1)
+    edges = ticks[first:last + 1].round(10)
+    edges[0], edges[-1] = min(edges[0], lo), max(edges[-1], hi)
+    counts, _ = np.histogram(values, bins=edges)
+    mark = min(max(int(np.searchsorted(edges, mine, side="right")) - 1, 0), len(counts) - 1)
+    return [float(e) for e in edges], [int(c) for c in counts], mark
+
+
 def status_chart(labels: Sequence[str], summaries: Sequence[dict[Status, int]]) -> str:
     """Stacked horizontal bars: how many indicators of each section are in each status."""
     fig, ax = _figure(height=0.45 * len(labels) + 0.9)
@@ -125,3 +179,8 @@ def _fmt(v: float, unit: str) -> str:
     if unit == "%":
         return f"{v:.1f}%"
     return f"{v:,.0f}" if abs(v - round(v)) < 1e-9 else f"{v:,.1f}"
+
+
+def _edge(v: float, unit: str) -> str:
+    text = f"{v:,.0f}" if abs(v - round(v)) < 1e-9 else f"{v:,.10g}"
+    return text + ("%" if unit == "%" else "")

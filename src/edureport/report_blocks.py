@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .charts import township_chart, trend_chart
+from .charts import CROWDED_BARS, distribution_chart, township_chart, trend_chart
 from .htmlkit import Block, badge, figure, join, progress_bar, table
 from .metrics import IndicatorResult
 from .report_common import ReportContext
@@ -65,11 +65,19 @@ def township_figure(ctx: ReportContext, r: IndicatorResult, highlight: str = "")
     if sum(v is not None for v in values) < 2:
         return Block("")
     per_unit = r.kind in ("ratio", "trend") or ind.aggregate in ("min", "max") or ind.comparison in ("<=", "<")
-    banner = next((b.actual for b in ctx.banner_results if b.indicator_id == r.indicator_id), None)
-    target = (r.baseline if r.kind == "trend" else ind.target) if per_unit else None
-    svg = township_chart(names, values, banner=banner if per_unit else None, target=target, unit=r.unit,
-                         highlight=highlight, banner_label=ctx.region)
-    return figure(svg, ctx.numbering.next_figure(), f"各{ctx.plan.township_label}{r.name}")
+    banner = target = None
+    if per_unit:
+        banner = next((b.actual for b in ctx.banner_results if b.indicator_id == r.indicator_id), None)
+        target = r.baseline if r.kind == "trend" else ind.target
+    label = ctx.plan.township_label
+    mine = r.actual if highlight else None
+    if mine is not None and sum(v is not None for v in values) > CROWDED_BARS:  # too many to name: where it stands
+        svg = distribution_chart(values, mine=mine, name=highlight, banner=banner, target=target, unit=r.unit,
+                                 count_label=f"{label}数", banner_label=ctx.region)
+        return figure(svg, ctx.numbering.next_figure(), f"各{label}{r.name}分布")
+    svg = township_chart(names, values, banner=banner, target=target, unit=r.unit, highlight=highlight,
+                         banner_label=ctx.region)
+    return figure(svg, ctx.numbering.next_figure(), f"各{label}{r.name}")
 
 
 def lagging(results: list[IndicatorResult]) -> list[IndicatorResult]:
