@@ -7,6 +7,7 @@ stop the observation checks that do not need it) and either returns clean, typed
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from .plan import PROJECT_STAGES, STAGES, Plan
 from .readers import RawTable, find_file, read_table
 from .tables import TABLES
 
+Message = Callable[[np.ndarray], Sequence[str]]  # flagged row positions -> their texts
 MAX_PER_RULE = 200  # per file and rule; the rest is summarised in one line with its count
 OWNERSHIP = ("公办", "民办")
 
@@ -39,22 +41,22 @@ class Checker:
     plan: Plan
     problems: list[Problem] = field(default_factory=list)
 
-    def flag(self, raw: RawTable, mask: pd.Series | np.ndarray, key: str, message: str | pd.Series,
+    def flag(self, raw: RawTable, mask: pd.Series | np.ndarray, key: str, message: str | Message,
              severity: str = "错误") -> None:
-        """Report each masked row; ``message`` may be one text or a per-row Series of texts."""
+        """Report each masked row. ``message`` is one text, or a function giving the texts of the rows
+        at the flagged positions: only those few are built, never one text per row of a large table."""
         idx = np.flatnonzero(np.asarray(pd.Series(mask).fillna(False), dtype=bool))
         if not len(idx):
             return
         label = raw.table.column(key).label if key else ""
-        rows = raw.frame["_row"].to_numpy()
-        values = raw.frame[key].to_numpy(dtype=object) if key else None
-        texts = message.to_numpy(dtype=object) if isinstance(message, pd.Series) else None
-        for i in idx[:MAX_PER_RULE]:
-            value = text(values[i]) if values is not None else ""
-            msg = texts[i] if texts is not None else message
-            self.problems.append(Problem(raw.file, raw.sheet, int(rows[i]), label, value, msg, severity))
+        shown = idx[:MAX_PER_RULE]
+        rows = raw.frame["_row"].to_numpy()[shown]
+        values = raw.frame[key].iloc[shown].to_numpy(dtype=object) if key else [""] * len(shown)
+        texts = list(message(shown)) if callable(message) else [message] * len(shown)
+        for row, value, msg in zip(rows, values, texts, strict=True):
+            self.problems.append(Problem(raw.file, raw.sheet, int(row), label, text(value), msg, severity))
         if len(idx) > MAX_PER_RULE:
-            first = texts[idx[0]] if texts is not None else message
+            first = texts[0]
             self.problems.append(Problem(raw.file, raw.sheet, None, label, "",
                                          f"{first}（同类问题另有{len(idx) - MAX_PER_RULE}处未逐条列出）", severity))
 

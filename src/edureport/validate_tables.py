@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import Problem
-from .normalize import clean_text, is_blank, parse_flag, parse_number, plain_text
+from .normalize import clean_text, is_blank, lookup, parse_flag, parse_number, plain_text
 from .readers import RawTable
 from .validate import PROJECT_STAGE_SET, Checker, parse_dates, parse_ints, registry_frames
 
@@ -15,7 +15,14 @@ OBS_COLUMNS = ["period", "indicator_id", "entity", "school_id", "township", "val
 
 def _map(keys: pd.Series, column: pd.Series) -> pd.Series:
     """Look keys up in an indexed column; object dtype even when nothing matches (NaN where unknown)."""
-    return keys.map(column).astype(object)
+    return lookup(keys, column.to_dict())
+
+
+def _pairs_in(keys: pd.Series, values: pd.Series, allowed: dict[str, tuple[str, ...]]) -> np.ndarray:
+    """Whether each (key, value) row is an allowed pair, without building a text per row (a
+    ten-million-row table made that the largest allocation of validation)."""
+    pairs = pd.MultiIndex.from_arrays([keys.to_numpy(dtype=object), values.to_numpy(dtype=object)])
+    return pairs.isin([(k, v) for k, vs in allowed.items() for v in vs])
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -43,7 +50,7 @@ def _entities(ck: Checker, raw: RawTable, ind: pd.Series, reg: dict[str, pd.Data
     """Check who a row is about against the indicator's level, stages and named entities."""
     plan, f = ck.plan, raw.frame
     schools = reg["schools"].drop_duplicates("school_id").set_index("school_id")
-    level = ind.map({i.id: i.level for i in plan.indicators})
+    level = lookup(ind, {i.id: i.level for i in plan.indicators})
     school, town = clean_text(f["school_id"]), plain_text(f["township"])
     is_school, is_town, is_banner = level.eq("school"), level.eq("township"), level.eq("banner")
     sch_town = _map(school, schools["township"])
@@ -51,20 +58,21 @@ def _entities(ck: Checker, raw: RawTable, ind: pd.Series, reg: dict[str, pd.Data
     ck.flag(raw, is_school & school.eq(""), "school_id", "学校层级指标须填写学校代码")
     ck.flag(raw, is_school & school.ne("") & ~known_school, "school_id", "未知学校代码（不在学校名录中）")
     ck.flag(raw, is_school & town.ne("") & known_school & town.ne(sch_town), "township",
-            "与学校名录中该校所在苏木镇不一致（应为“" + sch_town.fillna("").astype(str) + "”）")
-    stage, name = _map(school, schools["stage"]), _map(school, schools["name"])
-    allowed_stage = {f"{i.id}|{s}" for i in plan.indicators for s in i.stages}
-    limited_stage = ind.isin({i.id for i in plan.indicators if i.stages})
-    bad_stage = is_school & known_school & limited_stage & ~(ind + "|" + stage.fillna("")).isin(allowed_stage)
-    stage_text = ind.map({i.id: "、".join(i.stages) for i in plan.indicators}).fillna("")
-    ck.flag(raw, bad_stage, "school_id", "该指标只适用于学段：" + stage_text + "（该校为" + stage.fillna("").astype(str) + "）")
-    allowed_entity = {f"{i.id}|{e}" for i in plan.indicators for e in i.entities}
-    limited = ind.isin({i.id for i in plan.indicators if i.entities})
-    who = pd.Series(np.where(is_school, name.fillna("").astype(str), town), index=f.index)
-    ents = ind.map({i.id: "、".join(i.entities) for i in plan.indicators}).fillna("")
-    outside = limited & ~(ind + "|" + who).isin(allowed_entity)
-    ck.flag(raw, outside & is_school & known_school, "school_id", "该指标只适用于：" + ents)
-    ck.flag(raw, outside & is_town & town.ne(""), "township", "该指标只适用于：" + ents)
+            lambda i: [f"与学校名录中该校所在苏木镇不一致（应为“{t}”）" for t in sch_town.iloc[i]])
+    stage, name = _map(school, schools["stage"]).fillna(""), _map(school, schools["name"]).fillna("")
+    stages = {i.id: i.stages for i in plan.indicators if i.stages}
+    bad_stage = is_school & known_school & ind.isin(stages) & ~_pairs_in(ind, stage, stages)
+    ck.flag(raw, bad_stage, "school_id", lambda i: [f"该指标只适用于学段：{'、'.join(stages[d])}（该校为{s}）"
+                                                    for d, s in zip(ind.iloc[i], stage.iloc[i], strict=True)])
+    entities = {i.id: i.entities for i in plan.indicators if i.entities}
+    who = pd.Series(np.where(is_school, name, town), index=f.index)
+    outside = ind.isin(entities) & ~_pairs_in(ind, who, entities)
+
+    def only_for(i: np.ndarray) -> list[str]:
+        return [f"该指标只适用于：{'、'.join(entities[d])}" for d in ind.iloc[i]]
+
+    ck.flag(raw, outside & is_school & known_school, "school_id", only_for)
+    ck.flag(raw, outside & is_town & town.ne(""), "township", only_for)
     towns = set(reg["townships"]["township"])
     ck.flag(raw, is_town & town.eq(""), "township", "苏木镇层级指标须填写苏木镇")
     ck.flag(raw, is_town & town.ne("") & ~town.isin(towns), "township", "未知苏木镇（不在苏木镇名录中）")
@@ -85,15 +93,15 @@ def check_observations(ck: Checker, raw: RawTable | None, reg: dict[str, pd.Data
     ind = clean_text(f["indicator_id"])
     blank_ind = ck.required(raw, "indicator_id")
     kinds = {i.id: i.kind for i in plan.indicators}
-    kind = ind.map(kinds)
+    kind = lookup(ind, kinds)
     ck.flag(raw, ~blank_ind & kind.isna(), "indicator_id", "未知指标代码（工作要点中没有该指标）")
     if baseline:
         years = parse_ints(ck, raw, "year")
         ck.required(raw, "year")
-        want = ind.map({i.id: i.baseline_year for i in plan.indicators if i.kind == "trend"})
+        want = lookup(ind, {i.id: i.baseline_year for i in plan.indicators if i.kind == "trend"})
         ck.flag(raw, kind.notna() & kind.ne("trend"), "indicator_id", "只有同比趋势类指标需要基期数据")
         ck.flag(raw, want.notna() & years.notna() & (years.astype(float) != want.astype(float)), "year",
-                "基期年份与工作要点不一致（应为" + want.astype("Int64").astype(str) + "）")
+                lambda i: [f"基期年份与工作要点不一致（应为{int(w)}）" for w in want.iloc[i]])
         period = years.astype(str)
     else:
         period = ck.period_in_year(raw)
@@ -119,7 +127,8 @@ def check_observations(ck: Checker, raw: RawTable | None, reg: dict[str, pd.Data
     dup = out.duplicated(keys, keep="first") & keyed
     if dup.any():
         first_row = out.assign(_row=f["_row"]).groupby(keys, observed=True)["_row"].transform("min")
-        ck.flag(raw, dup, "indicator_id", "重复：同一期间、同一单位的该指标已在第" + first_row.astype(str) + "行填写")
+        ck.flag(raw, dup, "indicator_id",
+                lambda i: [f"重复：同一期间、同一单位的该指标已在第{r}行填写" for r in first_row.iloc[i]])
     return out[OBS_COLUMNS]
 
 
