@@ -19,4 +19,5 @@ def test_quick_benchmark_runs(tmp_path: Path) -> None:
     assert {"baseline", "edureport", "no_change", "floor", "scale", "loading"} <= set(result)
     assert result["baseline"]["wall"] > 0 and result["edureport"]["rss_mb"] > 0
     assert result["scale"][0]["observations"] > 1000 and result["scale"][0]["per_report_median_s"] > 0
+    assert result["scale"][0]["warm_sample"]["per_report_median_s"] > 0
     assert result["loading"][0]["validate_s"] > 0 and result["loading"][0]["subset_load_s"] > 0
