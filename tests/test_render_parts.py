@@ -181,6 +181,10 @@ def test_township_reports_of_a_big_county_chart_distributions(tmp_path: Path, pl
     captions = re.findall(r"<figcaption>图\d+　([^<]*)</figcaption>", township_indicators(ctx).html)
     compared = [c for c in captions if c.startswith("各苏木镇")]
     assert compared and all(c.endswith("分布") for c in compared)
+    trends = [f"各苏木镇{i.name}分布" for i in plan.indicators if i.kind == "trend"]
+    figures = re.findall(r'<figure class="chart">(.*?)</figure>', township_indicators(ctx).html, flags=re.S)
+    trend_figs = [f for f in figures if any(f"　{t}</figcaption>" in f for t in trends)]
+    assert trend_figs and all("上年水平" in f and "目标" not in f for f in trend_figs), "a trend's line is last year's"
     section = ReportContext.load("section", **common, section="一")
     html = section_tasks(section).html
     bars = re.findall(r"<figcaption>图\d+　(各苏木镇[^<]*)</figcaption>", html)

@@ -72,7 +72,8 @@ def trend_chart(months: Sequence[str], values: Sequence[float | None], *, target
 
 
 def township_chart(names: Sequence[str], values: Sequence[float | None], *, banner: float | None,
-                   target: float | None, unit: str, highlight: str = "", banner_label: str = "全旗") -> str:
+                   target: float | None, unit: str, highlight: str = "", banner_label: str = "全旗",
+                   target_label: str = "目标") -> str:
     """One bar per township; the banner figure and the target as lines; one township highlighted."""
     pairs = [(n, v) for n, v in zip(names, values, strict=True) if v is not None]
     if len(pairs) > MAX_BARS:  # a big county: the lowest ones and the highlighted one
@@ -89,7 +90,7 @@ def township_chart(names: Sequence[str], values: Sequence[float | None], *, bann
     if banner is not None:
         ax.axhline(banner, color=INK, linestyle=":", linewidth=1, label=f"{banner_label} {_fmt(banner, unit)}")
     if target is not None:
-        ax.axhline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"目标 {_fmt(target, unit)}")
+        ax.axhline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"{target_label} {_fmt(target, unit)}")
     rotation = 0 if len(pairs) <= 8 else (90 if crowded else 45)
     ax.set_xticks(xs, [n for n, _ in pairs], fontsize=6.5 if crowded else 8, rotation=rotation)
     if ax.get_legend_handles_labels()[0]:
@@ -98,7 +99,8 @@ def township_chart(names: Sequence[str], values: Sequence[float | None], *, bann
 
 
 def distribution_chart(values: Sequence[float | None], *, mine: float, name: str, banner: float | None,
-                       target: float | None, unit: str, count_label: str, banner_label: str = "全旗") -> str:
+                       target: float | None, unit: str, count_label: str, banner_label: str = "全旗",
+                       target_label: str = "目标") -> str:
     """How many townships fall in each range of values, with one township marked.
 
     Used in a township's own report when there are too many townships to name (> CROWDED_BARS): 30
@@ -118,7 +120,7 @@ def distribution_chart(values: Sequence[float | None], *, mine: float, name: str
     if banner is not None:
         ax.axvline(banner, color=INK, linestyle=":", linewidth=1, label=f"{banner_label} {_fmt(banner, unit)}")
     if target is not None:
-        ax.axvline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"目标 {_fmt(target, unit)}")
+        ax.axvline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"{target_label} {_fmt(target, unit)}")
     ax.set_xticks(edges, [_edge(e, unit) for e in edges], fontsize=7.5)
     ax.set_xlim(edges[0], edges[-1])
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))

@@ -70,13 +70,14 @@ def township_figure(ctx: ReportContext, r: IndicatorResult, highlight: str = "")
         banner = next((b.actual for b in ctx.banner_results if b.indicator_id == r.indicator_id), None)
         target = r.baseline if r.kind == "trend" else ind.target
     label = ctx.plan.township_label
+    target_label = "上年水平" if r.kind == "trend" else "目标"  # a trend's line is last year's level
     mine = r.actual if highlight else None
     if mine is not None and sum(v is not None for v in values) > CROWDED_BARS:  # too many to name: where it stands
         svg = distribution_chart(values, mine=mine, name=highlight, banner=banner, target=target, unit=r.unit,
-                                 count_label=f"{label}数", banner_label=ctx.region)
+                                 count_label=f"{label}数", banner_label=ctx.region, target_label=target_label)
         return figure(svg, ctx.numbering.next_figure(), f"各{label}{r.name}分布")
     svg = township_chart(names, values, banner=banner, target=target, unit=r.unit, highlight=highlight,
-                         banner_label=ctx.region)
+                         banner_label=ctx.region, target_label=target_label)
     return figure(svg, ctx.numbering.next_figure(), f"各{label}{r.name}")
 
 
