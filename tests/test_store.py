@@ -81,3 +81,46 @@ def test_half_written_cache_is_never_used(mini_data: Path, mini_plan: Plan, priv
 
 def test_frames_are_listed_once() -> None:
     assert set(store.FRAMES) == {"townships", "schools", "observations", "baselines", "projects", "activities"}
+
+
+def test_file_digests_are_remembered_by_stat_and_follow_every_change(tmp_path: Path, private_cache: Path) -> None:
+    """The remembered digest is used only while size, mtime and inode are unchanged; a file written
+    just now is hashed every time (its mtime could repeat within one clock tick)."""
+    import hashlib
+    import os
+    import time
+
+    from edureport.store import file_digest
+
+    f = tmp_path / "observations.csv"
+    f.write_bytes(b"a,b\n1,2\n")
+    assert file_digest(f) == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+    assert not (private_cache / "digests").exists(), "fresh file: not remembered"
+    old = time.time_ns() - 10 * 10**9
+    os.utime(f, ns=(old, old))
+    assert file_digest(f) == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+    assert len(list((private_cache / "digests").iterdir())) == 1
+    f.write_bytes(b"a,b\n1,3\n")  # same size, new content
+    os.utime(f, ns=(old + 1, old + 1))
+    assert file_digest(f) == hashlib.sha256(b"a,b\n1,3\n").hexdigest()
+
+
+def test_cache_keeps_rows_by_township_so_a_subset_skips_row_groups(plan: Plan, private_cache: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(store, "ROW_GROUP", 500)
+    fresh = load_data(DEMO, plan)
+    cached = load_data(DEMO, plan)
+    pd.testing.assert_frame_equal(fresh.observations, cached.observations, check_dtype=False)
+    assert cached.observations["township"].astype(str).is_monotonic_increasing
+    path = next(private_cache.rglob("observations.parquet"))
+    assert not pa.types.is_dictionary(pq.read_schema(path).field("township").type), "pyarrow prunes only plain text"
+    meta = pq.ParquetFile(path).metadata
+    col = meta.schema.names.index("township")
+    ranges = [(g.column(col).statistics.min, g.column(col).statistics.max)
+              for g in (meta.row_group(i) for i in range(meta.num_row_groups))]
+    needed = [r for r in ranges if r[0] <= "图克镇" <= r[1] or r[0] == ""]
+    assert meta.num_row_groups >= 10 and len(needed) <= meta.num_row_groups // 2, ranges

@@ -25,7 +25,7 @@ from .manifest import read_manifest, report_entry, write_index, write_manifest
 from .paths import default_plan_file, demo_data_dir, outputs_dir, report_dir, resolve
 from .plan import load_plan
 from .reports import Job, select_jobs
-from .store import input_files, load_data
+from .store import file_digest, input_files, load_data
 
 Event = Callable[[str, Job, JobResult | None], None]
 
@@ -89,7 +89,7 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
             results.append(result)
         run = {"plan": {"file": str(plan_path), "sha256": plan.sha256, "title": plan.title, "issuer": plan.issuer},
                "data": {"dir": str(data_path), "fingerprint": data.fingerprint,
-                        "files": {p.name: file_sha256(p) for p in input_files(data_path)}},
+                        "files": {p.name: file_digest(p) for p in input_files(data_path)}},
                "as_of": when.isoformat(), "formats": list(formats), "executor": executor}
         summary = BuildSummary(folder, results)
         summary.manifest = write_manifest(folder, run, entries)

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +27,14 @@ from .paths import cache_dir
 from .plan import Plan
 from .tables import TABLES
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: rows sorted by township, township stored as text
 FRAMES = ("townships", "schools", "observations", "baselines", "projects", "activities")
 CATEGORICAL = ("indicator_id", "entity", "school_id", "township")
+BY_TOWNSHIP = ("observations", "baselines", "projects", "activities")
+# Rows per Parquet row group. With rows sorted by township and the township column stored as plain
+# text (min/max statistics; a dictionary column gets none that pyarrow can use), reading one township
+# of 10⁷ rows skips all other row groups: 0.30 s → 0.01 s.
+ROW_GROUP = 65_536
 
 
 @dataclass
@@ -63,15 +69,40 @@ def input_files(data_dir: Path) -> list[Path]:
     return sorted(p for p in data_dir.iterdir() if p.name in names and p.is_file())
 
 
-def fingerprint(data_dir: str | Path, plan: Plan) -> str:
-    """SHA-256 over the plan, every input file (name and bytes) and the package/cache versions."""
+def fingerprint(data_dir: str | Path, plan: Plan, *, remember: bool = True) -> str:
+    """SHA-256 over the plan, every input file (name and content digest) and the package/cache versions.
+    ``remember=False`` (``edureport validate``) writes nothing, not even file digests."""
     h = hashlib.sha256(f"edureport {__version__} cache {CACHE_FORMAT}\n".encode())
     h.update(f"plan {plan.sha256}\n".encode())
     for path in input_files(Path(data_dir)):
-        h.update(f"{path.name}\n".encode())
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
+        h.update(f"{path.name} {file_digest(path, remember=remember)}\n".encode())
+    return h.hexdigest()
+
+
+def file_digest(path: Path, *, remember: bool = True) -> str:
+    """SHA-256 of a file's bytes, remembered under the cache folder by path, size, mtime and inode.
+
+    Every report checks the data fingerprint when it loads its subset; re-reading 700 MB of CSV for
+    that took 0.3 s per report at 10⁷ rows. A file written in the last two seconds is hashed but not
+    remembered (its mtime could still change within the same clock tick), as git does for its index.
+    """
+    st = path.stat()
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
+    memo = cache_dir() / "digests" / hashlib.sha256(key.encode()).hexdigest()[:32]
+    try:
+        return memo.read_text(encoding="ascii")
+    except OSError:
+        pass
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    after = path.stat()
+    if remember and (after.st_size, after.st_mtime_ns) == (st.st_size, st.st_mtime_ns) and \
+            st.st_mtime_ns < time.time_ns() - 2_000_000_000:
+        from .render import write_atomic
+
+        write_atomic(memo, h.hexdigest())
     return h.hexdigest()
 
 
@@ -80,7 +111,7 @@ def load_data(data_dir: str | Path, plan: Plan, *, use_cache: bool = True) -> Da
     from .validate import validate_dir
 
     data_dir = Path(data_dir)
-    key = fingerprint(data_dir, plan) if data_dir.is_dir() else ""
+    key = fingerprint(data_dir, plan, remember=use_cache) if data_dir.is_dir() else ""
     target = cache_dir() / key
     if use_cache and key and (target / "meta.json").is_file():
         return _read_cache(target, plan, data_dir, key)
@@ -89,6 +120,8 @@ def load_data(data_dir: str | Path, plan: Plan, *, use_cache: bool = True) -> Da
     for name in ("observations", "baselines"):
         for col in CATEGORICAL:
             frames[name][col] = frames[name][col].astype(str).astype("category")
+    for name in BY_TOWNSHIP:  # the order the cache keeps, so a fresh load and a cached one are equal
+        frames[name] = frames[name].sort_values("township", kind="stable", ignore_index=True)
     ds = DataSet(plan, str(data_dir), key, frames, warnings)
     if use_cache:
         _write_cache(target, ds)
@@ -115,7 +148,7 @@ def load_subset(data_dir: str | Path, plan: Plan, *, township: str | None = None
             filters.append(("indicator_id", "in", ids))
         if tasks is not None and name == "activities":
             filters.append(("task", "in", tasks))
-        frames[name] = pq.read_table(full / f"{name}.parquet", filters=filters or None).to_pandas()
+        frames[name] = _categories(name, pq.read_table(full / f"{name}.parquet", filters=filters or None).to_pandas())
     # The registry (schools, townships) stays whole: targets shared by number of units need the totals.
     meta = json.loads((full / "meta.json").read_text(encoding="utf-8"))
     return DataSet(plan, str(data_dir), meta["fingerprint"], frames, pd.DataFrame(meta.get("warnings", [])),
@@ -128,7 +161,10 @@ def _write_cache(target: Path, ds: DataSet) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
     try:
         for name in FRAMES:
-            ds.frames[name].to_parquet(tmp / f"{name}.parquet", index=False)
+            frame = ds.frames[name]
+            if "township" in frame and isinstance(frame["township"].dtype, pd.CategoricalDtype):
+                frame = frame.assign(township=frame["township"].astype(str))
+            frame.to_parquet(tmp / f"{name}.parquet", index=False, row_group_size=ROW_GROUP)
         meta = {"fingerprint": ds.fingerprint, "data_dir": ds.data_dir, "plan": ds.plan.sha256,
                 "version": __version__, "warnings": ds.warnings.to_dict("records")}
         (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, default=str), encoding="utf-8")
@@ -144,6 +180,13 @@ def _write_cache(target: Path, ds: DataSet) -> None:
 
 
 def _read_cache(target: Path, plan: Plan, data_dir: Path, key: str) -> DataSet:
-    frames = {name: pd.read_parquet(target / f"{name}.parquet") for name in FRAMES}
+    frames = {name: _categories(name, pd.read_parquet(target / f"{name}.parquet")) for name in FRAMES}
     meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
     return DataSet(plan, str(data_dir), key, frames, pd.DataFrame(meta.get("warnings", [])))
+
+
+def _categories(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The township column is stored as text (see ROW_GROUP); in memory it is a category again."""
+    if name in ("observations", "baselines") and "township" in frame:
+        frame["township"] = frame["township"].astype("category")
+    return frame
