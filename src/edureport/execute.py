@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EdureportError
-from .paths import project_root, report_files
-from .render import html_to_pdf, notebook_to_html, write_atomic
+from .paths import project_root, report_files, write_atomic
+from .render import html_to_pdf, notebook_to_html
 from .reports import Job
 
 TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}

@@ -17,8 +17,8 @@ from .execute import JobResult
 from .htmlkit import badge, esc
 from .inputs import file_sha256
 from .narrative import date_cn
-from .paths import project_root
-from .render import stylesheet, write_atomic
+from .paths import project_root, write_atomic
+from .render import stylesheet
 from .status import Status
 
 PACKAGES = ("edureport", "pandas", "matplotlib", "papermill", "nbconvert", "weasyprint", "pyarrow")

@@ -1,4 +1,5 @@
-"""The one module that knows where things live: project folders, default inputs, the cache.
+"""The one module that knows where things live (project folders, default inputs, the cache, report
+files) and how a file lands there (``write_atomic``).
 
 Everything else asks here, so moving a folder is a one-line change and tests can redirect the cache
 with ``EDUREPORT_CACHE_DIR``.
@@ -7,6 +8,7 @@ with ``EDUREPORT_CACHE_DIR``.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -77,3 +79,20 @@ def report_files(out: str | Path, year: int, as_of: str, stem: str) -> dict[str,
     base = report_dir(out, year, as_of)
     return {"html": base / "html" / f"{stem}.html", "pdf": base / "pdf" / f"{stem}.pdf",
             "ipynb": base / "notebooks" / f"{stem}.ipynb"}
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write to a temporary file beside the target and rename it into place: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; published reports are world-readable
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

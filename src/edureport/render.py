@@ -7,9 +7,7 @@ of the CJK fonts, and references nothing outside itself, so it opens offline on 
 from __future__ import annotations
 
 import base64
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import nbformat
@@ -76,20 +74,3 @@ def charts_as_images(html: str) -> str:
         return f'<img alt="{match.group(1)}" src="data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}">'
 
     return _CHART.sub(swap, html)
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write to a temporary file beside the target and rename it into place: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; published reports are world-readable
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -18,8 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from .metrics import IndicatorResult, compute
-from .paths import cache_dir
-from .render import write_atomic
+from .paths import cache_dir, write_atomic
 from .status import Status
 from .store import DataSet
 

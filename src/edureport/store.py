@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from . import __version__
-from .paths import cache_dir
+from .paths import cache_dir, write_atomic
 from .plan import Plan
 from .tables import TABLES
 
@@ -100,8 +100,6 @@ def file_digest(path: Path, *, remember: bool = True) -> str:
     after = path.stat()
     if remember and (after.st_size, after.st_mtime_ns) == (st.st_size, st.st_mtime_ns) and \
             st.st_mtime_ns < time.time_ns() - 2_000_000_000:
-        from .render import write_atomic
-
         write_atomic(memo, h.hexdigest())
     return h.hexdigest()
 
