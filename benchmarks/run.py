@@ -216,9 +216,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="tiny version: 2 reports, 1 run, small scale")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.json")
-    ap.add_argument("--sizes", type=int, nargs="*", default=None, help="township counts for the scale part")
+    ap.add_argument("--sizes", type=int, nargs="*", default=None,
+                    help="township counts for the scale part (none: keep the previous figures)")
     ap.add_argument("--rows", type=int, nargs="*", default=None,
-                    help="township counts for the loading part (6750 ≈ 10⁷ observation rows)")
+                    help="township counts for the loading part (6750 ≈ 10⁷ observation rows; none: keep the previous)")
     ap.add_argument("--skip-build", action="store_true", help="only the scale and loading parts")
     args = ap.parse_args()
     repeat = 1 if args.quick else args.repeat
@@ -229,21 +230,23 @@ def main() -> None:
     results: dict = {"machine": {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
                                  "python": platform.python_version(), "platform": platform.platform()},
                      "quick": args.quick}
+    previous = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
     if args.skip_build:
-        previous = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
         results.update({k: previous[k] for k in ("baseline", "edureport", "speedup", "no_change",
                                                   "no_change_fraction", "floor") if k in previous})
     else:
         compare(results, work, env, demo, only, repeat)
         save(args.out, results)  # the slow scale part may be stopped: keep what is measured
 
-    sizes = args.sizes or ([6] if args.quick else [6, 60, 600])
-    results["scale"] = []
+    # An empty --sizes or --rows keeps that part's previous figures (re-measure one part only).
+    sizes = args.sizes if args.sizes is not None else ([6] if args.quick else [6, 60, 600])
+    results["scale"] = [] if sizes else previous.get("scale", [])
     for row in scale(sizes, work, only):
         results["scale"].append(row)
         save(args.out, results)
-    results["loading"] = []
-    for row in loading(args.rows or ([6] if args.quick else [6, 675, 6750]), work):
+    rows = args.rows if args.rows is not None else ([6] if args.quick else [6, 675, 6750])
+    results["loading"] = [] if rows else previous.get("loading", [])
+    for row in loading(rows, work):
         results["loading"].append(row)
         save(args.out, results)
     print(json.dumps({k: v for k, v in results.items() if k != "scale"}, ensure_ascii=False, indent=2))
