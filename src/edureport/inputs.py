@@ -21,7 +21,7 @@ import pandas as pd
 from . import __version__
 from .paths import PACKAGE_DIR
 from .reports import Job
-from .store import DataSet
+from .store import DataSet, file_sha256
 
 CODE_SUFFIXES = (".py", ".css", ".j2", ".json")
 
@@ -32,14 +32,6 @@ def code_fingerprint() -> str:
     h = hashlib.sha256(f"edureport {__version__}\n".encode())
     for path in sorted(p for p in PACKAGE_DIR.rglob("*") if p.suffix in CODE_SUFFIXES and p.is_file()):
         h.update(str(path.relative_to(PACKAGE_DIR)).encode() + b"\n" + path.read_bytes())
-    return h.hexdigest()
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
     return h.hexdigest()
 
 

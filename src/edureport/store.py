@@ -93,14 +93,20 @@ def file_digest(path: Path, *, remember: bool = True) -> str:
         return memo.read_text(encoding="ascii")
     except OSError:
         pass
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+    digest = file_sha256(path)
     after = path.stat()
     if remember and (after.st_size, after.st_mtime_ns) == (st.st_size, st.st_mtime_ns) and \
             st.st_mtime_ns < time.time_ns() - 2_000_000_000:
-        write_atomic(memo, h.hexdigest())
+        write_atomic(memo, digest)
+    return digest
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks (the one hashing loop; ``file_digest`` remembers it)."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
     return h.hexdigest()
 
 
