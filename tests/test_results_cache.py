@@ -13,7 +13,7 @@ from edureport.results_cache import BANNER, all_results, results_file
 from edureport.scopes import scope_index
 from edureport.store import load_data, load_subset
 
-from .conftest import DEMO
+from .conftest import DEMO, PLAN_2023
 
 AS_OF = dt.date(2023, 9, 30)
 
@@ -87,3 +87,38 @@ def test_data_without_fingerprint_is_not_stored(plan: Plan, private_cache: Path)
     assert results_file(data, AS_OF) is None
     assert all_results(data, AS_OF)[BANNER] == compute(data, AS_OF)
     assert not list(private_cache.rglob("results-*.parquet"))
+
+
+def test_report_reads_comparisons_column_wise_with_the_same_figures(plan: Plan) -> None:
+    """``township_values`` and ``done_rates`` (read from the table's columns) agree with the objects."""
+    from edureport.report_common import ReportContext
+    from edureport.status import Status
+
+    ctx = ReportContext.load("township", plan_file=str(PLAN_2023), data_dir=str(DEMO), as_of=AS_OF.isoformat(),
+                             township="图克镇")
+    objects = all_results(load_data(DEMO, plan), AS_OF)
+    towns = list(ctx.data.townships["township"])
+    for ind in plan.indicators:
+        have = [t for t in towns if any(r.indicator_id == ind.id for r in objects[t])]
+        want = [next(r.actual for r in objects[t] if r.indicator_id == ind.id) for t in have]
+        assert ctx.township_values(ind.id) == (have, want), ind.id
+    rates = {t: sum(r.status is Status.DONE for r in rs) / len(rs) if rs else 0.0
+             for t, rs in objects.items() if t != BANNER}
+    assert ctx.done_rates() == pytest.approx(rates)
+    assert ctx.results("township", "图克镇") == objects["图克镇"]
+    assert ctx.banner_results == objects[BANNER]
+
+
+def test_applicable_units_are_shared_by_indicators_with_the_same_rule(plan: Plan) -> None:
+    from edureport.entities import applicable
+
+    data = load_data(DEMO, plan)
+    index = scope_index(data)
+    for ind in plan.indicators:
+        want = applicable(ind, data.schools, data.townships)
+        keys, total = index.applicable(ind, "banner", "")
+        assert (keys, total) == (list(want["entity"]), len(want)), ind.id
+        mine = want[want["township"] == "图克镇"]["entity"].tolist()
+        assert index.applicable(ind, "township", "图克镇")[0] == mine, ind.id
+    rules = {(i.level, i.stages, i.entities) for i in plan.indicators}
+    assert len(index._applicable) == len(rules) < len(plan.indicators)

@@ -32,12 +32,11 @@ def indicator_table(ctx: ReportContext, results: list[IndicatorResult], caption:
 def township_context(ctx: ReportContext, r: IndicatorResult) -> tuple[str, str]:
     """The banner figure and this township's rank among townships for one indicator."""
     banner = next((b for b in ctx.banner_results if b.indicator_id == r.indicator_id), None)
-    values = [(t, res[r.indicator_id].actual) for t, res in ctx.by_township.items()
-              if r.indicator_id in res and res[r.indicator_id].actual is not None]
+    values = [v for v in ctx.township_values(r.indicator_id)[1] if v is not None]
     rank = "—"
     if r.actual is not None and len(values) > 1 and r.kind in CHARTED_KINDS:
         lower = r.target_text.startswith(("≤", "低于"))
-        better = sum(1 for _, v in values if (v < r.actual if lower else v > r.actual))
+        better = sum(1 for v in values if (v < r.actual if lower else v > r.actual))
         rank = f"{better + 1}/{len(values)}"
     return (banner.actual_text if banner else "—"), rank
 
@@ -57,11 +56,7 @@ def township_figure(ctx: ReportContext, r: IndicatorResult, highlight: str = "")
     ind = ctx.plan.indicator(r.indicator_id)
     if ind.level == "banner" or r.kind not in CHARTED_KINDS:
         return Block("")
-    names, values = [], []
-    for t, res in ctx.by_township.items():
-        if r.indicator_id in res:
-            names.append(t)
-            values.append(res[r.indicator_id].actual)
+    names, values = ctx.township_values(r.indicator_id)
     if sum(v is not None for v in values) < 2:
         return Block("")
     per_unit = r.kind in ("ratio", "trend") or ind.aggregate in ("min", "max") or ind.comparison in ("<=", "<")

@@ -20,7 +20,8 @@ from .metrics import IndicatorResult, compute
 from .narrative import date_cn, region_word
 from .paths import commentary_file, resolve
 from .plan import Plan, load_plan
-from .results_cache import BANNER, all_results
+from .results_cache import BANNER, place_rows, results_of, shared_table
+from .status import Status
 from .store import DataSet, load_data, load_subset
 
 
@@ -35,6 +36,7 @@ class ReportContext:
     numbering: Numbering = field(default_factory=Numbering)
     township: str = ""
     section: str = ""
+    _places: dict[str, list[IndicatorResult]] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def load(cls, kind: str, *, plan_file: str, data_dir: str, as_of: str, commentary: str = "",
@@ -59,8 +61,8 @@ class ReportContext:
 
     def results(self, level: str = "banner", entity: str = "", indicators=None) -> list[IndicatorResult]:
         """Banner and township figures come from the shared table (computed once per build)."""
-        if level == "banner" or (level == "township" and entity in self._shared):
-            found = self._shared[BANNER if level == "banner" else entity]
+        if level == "banner" or (level == "township" and entity in self._towns):
+            found = self._place(BANNER if level == "banner" else entity)
             if indicators is None:
                 return list(found)
             by_id = {r.indicator_id: r for r in found}
@@ -75,17 +77,53 @@ class ReportContext:
         return load_data(self.data.data_dir, self.plan)
 
     @functools.cached_property
-    def _shared(self) -> dict[str, list[IndicatorResult]]:
-        return all_results(self.data, self.as_of, whole=lambda: self.full)
+    def _table(self) -> pd.DataFrame:
+        return shared_table(self.data, self.as_of, whole=lambda: self.full)
+
+    @functools.cached_property
+    def _towns(self) -> list[str]:
+        return list(self.data.townships["township"].astype(str))
+
+    def _place(self, place: str) -> list[IndicatorResult]:
+        """One place's result objects, made from its rows of the shared table when first asked for."""
+        if place not in self._places:
+            self._places[place] = results_of(place_rows(self._table, place)).get(place, [])
+        return self._places[place]
 
     @property
     def banner_results(self) -> list[IndicatorResult]:
-        return self._shared[BANNER]
+        return self._place(BANNER)
 
     @functools.cached_property
     def by_township(self) -> dict[str, dict[str, IndicatorResult]]:
-        """Every township's results, for comparison charts and ranks (shared, see ``results_cache``)."""
-        return {t: {r.indicator_id: r for r in rs} for t, rs in self._shared.items() if t != BANNER}
+        """Every township's result objects (the review's appendix prints them all)."""
+        return {t: {r.indicator_id: r for r in self._place(t)} for t in self._towns}
+
+    def township_values(self, indicator_id: str) -> tuple[list[str], list[float | None]]:
+        """The townships that have a result for the indicator (registry order) and their values: what
+        ranks and comparison charts need, read column-wise so their cost barely grows with townships."""
+        return self._values.get(indicator_id, ([], []))
+
+    @functools.cached_property
+    def _values(self) -> dict[str, tuple[list[str], list[float | None]]]:
+        rows = self._township_rows
+        out = {}
+        for ind, group in rows.groupby("indicator_id", sort=False):
+            values = [None if v != v else float(v) for v in group["actual"].tolist()]
+            out[str(ind)] = (group["entity"].astype(str).tolist(), values)
+        return out
+
+    @functools.cached_property
+    def _township_rows(self) -> pd.DataFrame:
+        rows = self._table[(self._table["level"] == "township") & self._table["entity"].isin(self._towns)]
+        order = rows["entity"].map({t: i for i, t in enumerate(self._towns)})
+        return rows.iloc[order.to_numpy().argsort(kind="stable")]
+
+    def done_rates(self) -> dict[str, float]:
+        """Each township's share of its indicators that are 达标 (0 for a township without any)."""
+        rows = self._township_rows
+        done = (rows["status"] == Status.DONE.value).groupby(rows["entity"].astype(str)).mean()
+        return {t: float(done.get(t, 0.0)) for t in self._towns}
 
     def monthly(self, indicator_id: str, level: str = "banner", entity: str = "") -> tuple[list[str], list]:
         """The indicator's value at each month end of the plan year up to the as-of date."""

@@ -9,7 +9,6 @@ from .metrics import status_summary
 from .narrative import date_cn, indicator_sentence, summary_sentence, task_paragraph
 from .report_blocks import indicator_table, lagging
 from .report_common import ReportContext, cover
-from .report_township import done_rate
 from .status import Status
 
 MATRIX_MAX_TOWNSHIPS = 8
@@ -107,10 +106,10 @@ def _next_steps(ctx: ReportContext) -> Block:
 def _appendix(ctx: ReportContext) -> Block:
     label = ctx.plan.township_label
     blocks = [heading(2, f"附件：各{label}指标完成情况", ctx.numbering, "appendix")]
-    rows = []
+    rows, rates = [], ctx.done_rates()
     for t, res in ctx.by_township.items():
         c = status_summary(list(res.values()))
-        rows.append([t, str(sum(c.values()))] + [str(c[k]) for k in COUNTS] + [f"{done_rate(list(res.values())) * 100:.1f}%"])
+        rows.append([t, str(sum(c.values()))] + [str(c[k]) for k in COUNTS] + [f"{rates[t] * 100:.1f}%"])
     n = ctx.numbering.next_table()
     blocks.append(table([label, "适用指标", "达标", "进展正常", "滞后", "未达标", "达标率"], rows, number=n,
                         caption=f"各{label}指标状态汇总"))

@@ -15,15 +15,11 @@ def township_cover(ctx: ReportContext) -> Block:
     return cover(ctx, f"《{ctx.plan.title}》分{ctx.plan.township_label}进展报告")
 
 
-def done_rate(results) -> float:
-    return sum(r.status is Status.DONE for r in results) / len(results) if results else 0.0
-
-
 def township_overview(ctx: ReportContext) -> Block:
     """一、总体情况, with the township's rank by share of indicators met."""
     mine = ctx.results("township", ctx.township)
     counts = status_summary(mine)
-    rates = {t: done_rate(list(res.values())) for t, res in ctx.by_township.items()}
+    rates = ctx.done_rates()
     rank = 1 + sum(rate > rates[ctx.township] for rate in rates.values())
     n = ctx.numbering.next_table()
     text = (f"截至{date_cn(ctx.as_of)}，{ctx.township}适用的{summary_sentence(counts, '量化指标')}"

@@ -23,6 +23,7 @@ from .status import Status
 from .store import DataSet
 
 BANNER = ""  # key of the banner-level results
+FIELDS = [f.name for f in dataclasses.fields(IndicatorResult)]
 
 
 def results_file(data: DataSet, as_of: dt.date) -> Path | None:
@@ -34,53 +35,66 @@ def results_file(data: DataSet, as_of: dt.date) -> Path | None:
     return cache_dir() / data.fingerprint / f"results-{as_of.isoformat()}-{code_fingerprint()[:16]}.parquet"
 
 
-def all_results(data: DataSet, as_of: dt.date,
-                whole: Callable[[], DataSet] | None = None) -> dict[str, list[IndicatorResult]]:
-    """{"": banner results, township: its results} for every township, in registry order.
+def shared_table(data: DataSet, as_of: dt.date,
+                 whole: Callable[[], DataSet] | None = None) -> pd.DataFrame:
+    """One row per place and indicator (banner first, then townships in registry order).
 
     ``data`` may be a report's subset (same fingerprint as the whole); ``whole`` then loads every row,
-    which only happens when the table is not cached yet.
+    which only happens when the table is not cached yet. Reports compare townships column-wise on this
+    frame: making 46,000 result objects for 600 townships cost 0.12 s per report.
     """
     path = results_file(data, as_of)
-    towns = list(data.townships["township"].astype(str))
     if path is not None and path.is_file():
         try:
-            stored = _read(path)
-            return {BANNER: stored.get(BANNER, []), **{t: stored.get(t, []) for t in towns}}
-        except (OSError, ValueError, KeyError):
+            frame = pd.read_parquet(path)
+            if set(FIELDS) <= set(frame.columns):
+                return frame
+        except (OSError, ValueError):
             pass  # unreadable (e.g. truncated by a full disk): compute again
     if data.is_subset:
         if whole is None:
-            raise ValueError("all_results: a subset needs ``whole`` to compute the shared results")
+            raise ValueError("shared_table: a subset needs ``whole`` to compute the shared results")
         data = whole()
-    out = {BANNER: compute(data, as_of)}
-    for town in towns:
-        out[town] = compute(data, as_of, "township", town)
+    out = [*compute(data, as_of)]
+    for town in data.townships["township"].astype(str):
+        out += compute(data, as_of, "township", town)
+    frame = _frame(out)
     if path is not None:
-        _write(path, out)
-    return out
+        write_atomic(path, frame.to_parquet(index=False))
+    return frame
 
 
-def _write(path: Path, results: dict[str, list[IndicatorResult]]) -> None:
-    rows = [dataclasses.asdict(r) for rs in results.values() for r in rs]
-    frame = pd.DataFrame(rows, columns=[f.name for f in dataclasses.fields(IndicatorResult)])
+def all_results(data: DataSet, as_of: dt.date,
+                whole: Callable[[], DataSet] | None = None) -> dict[str, list[IndicatorResult]]:
+    """{"": banner results, township: its results} for every township, in registry order."""
+    stored = results_of(shared_table(data, as_of, whole))
+    towns = list(data.townships["township"].astype(str))
+    return {BANNER: stored.get(BANNER, []), **{t: stored.get(t, []) for t in towns}}
+
+
+def place_rows(frame: pd.DataFrame, place: str) -> pd.DataFrame:
+    """The rows of the banner (``BANNER``) or of one township."""
+    level = "banner" if place == BANNER else "township"
+    return frame[(frame["level"] == level) & (frame["entity"] == place)]
+
+
+def _frame(results: list[IndicatorResult]) -> pd.DataFrame:
+    frame = pd.DataFrame([dataclasses.asdict(r) for r in results], columns=FIELDS)
     frame["status"] = frame["status"].map(lambda s: Status(s).value)
     frame["due"] = frame["due"].map(lambda d: d.isoformat())
-    write_atomic(path, frame.to_parquet(index=False))
+    return frame
 
 
-def _read(path: Path) -> dict[str, list[IndicatorResult]]:
-    """Column-wise conversion (a 600-township table has ~46,000 rows; row-wise dicts took 0.6 s)."""
-    frame = pd.read_parquet(path)
-    names = [f.name for f in dataclasses.fields(IndicatorResult)]
-    columns = {n: [None if isinstance(v, float) and v != v else v for v in frame[n].tolist()] for n in names}
+def results_of(frame: pd.DataFrame) -> dict[str, list[IndicatorResult]]:
+    """Result objects by place; column-wise (row-wise dicts took 0.6 s for 46,000 rows)."""
+    columns = {n: [None if isinstance(v, float) and v != v else v for v in frame[n].tolist()] for n in FIELDS}
     statuses = {s.value: s for s in Status}
     columns["status"] = [statuses[v] for v in columns["status"]]
     dues = {d: dt.date.fromisoformat(d) for d in set(columns["due"])}
     columns["due"] = [dues[d] for d in columns["due"]]
     columns["task"] = [int(t) for t in columns["task"]]
     out: dict[str, list[IndicatorResult]] = {}
-    for values in zip(*(columns[n] for n in names), strict=True):
+    for values in zip(*(columns[n] for n in FIELDS), strict=True):
         result = IndicatorResult(*values)
         out.setdefault(BANNER if result.level == "banner" else str(result.entity), []).append(result)
     return out

@@ -33,7 +33,7 @@ class ScopeIndex:
                         "base": _groups(data.baselines, "indicator_id")}
         self._empty = {"obs": data.observations.iloc[0:0], "base": data.baselines.iloc[0:0]}
         self._split: dict[tuple[str, str, str], dict[str, pd.DataFrame]] = {}
-        self._applicable: dict[str, tuple[Any, dict[str, Any], set[str]]] = {}
+        self._applicable: dict[tuple, tuple[Any, dict[str, Any], set[str]]] = {}
         self.places = _project_places(data)
         self.township_names = set(data.townships["township"].astype(str))
 
@@ -52,14 +52,17 @@ class ScopeIndex:
 
     def applicable(self, ind: Indicator, level: str, entity: str) -> tuple[list[str], int]:
         """Entity keys the indicator applies to inside the place, and how many banner-wide."""
-        if ind.id not in self._applicable:
+        # Keyed by the rule, not the indicator: 76 indicators share 13 rules, and each rule scans the
+        # whole registry (4,800 schools at 600 townships: 0.18 s per report when keyed by indicator).
+        rule = (ind.level, tuple(ind.stages), tuple(ind.entities))
+        if rule not in self._applicable:
             ents = applicable(ind, self.data.schools, self.data.townships)
             keys = ents["entity"].to_numpy()
             # Positions per township from pandas' grouping (a Python loop over 4,800 schools × 76
             # indicators cost 0.5 s per report at 600 townships); lists are made only when asked for.
             positions = ents.groupby("township", sort=False).indices
-            self._applicable[ind.id] = (keys, positions, set(keys.tolist()))
-        keys, positions, key_set = self._applicable[ind.id]
+            self._applicable[rule] = (keys, positions, set(keys.tolist()))
+        keys, positions, key_set = self._applicable[rule]
         if level == "banner":
             return keys.tolist(), len(keys)
         if level == "township":
