@@ -149,13 +149,16 @@ def test_lock_of_a_killed_build_does_not_block(tmp_path: Path) -> None:
     BuildLock(tmp_path).acquire().release()
 
 
-def test_same_inputs_same_html_in_two_folders(full_build: Path, tmp_path: Path) -> None:
+def test_same_inputs_same_html_and_notebook_in_two_folders(full_build: Path, tmp_path: Path) -> None:
     only = ["section:4", "township:无定河镇"]
     build(plan_file=PLAN_2023, data_dir=DEMO, as_of=AS_OF, out=tmp_path / "b", only=only, formats=("html",))
     for stem in ("section-4", "township-无定河镇"):
-        a = (report_folder(full_build) / "html" / f"{stem}.html").read_bytes()
-        b = (report_folder(tmp_path / "b") / "html" / f"{stem}.html").read_bytes()
-        assert a == b, stem
+        for kind, suffix in (("html", "html"), ("notebooks", "ipynb")):
+            a = (report_folder(full_build) / kind / f"{stem}.{suffix}").read_bytes()
+            b = (report_folder(tmp_path / "b") / kind / f"{stem}.{suffix}").read_bytes()
+            assert a == b, (stem, kind)
+    executed = (report_folder(full_build) / "notebooks" / "section-4.ipynb").read_text(encoding="utf-8")
+    assert "start_time" not in executed and "iopub" not in executed and ".running" not in executed
 
 
 def test_dask_executor_builds_the_same_reports(full_build: Path, tmp_path: Path) -> None:

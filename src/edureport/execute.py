@@ -95,16 +95,35 @@ def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: st
         scratch.unlink(missing_ok=True)
         raise
     written = {"ipynb": str(files["ipynb"])}
-    html = notebook_to_html(nbformat.from_dict(nb), title=job.title, kind=job.kind)
+    executed = nbformat.from_dict(nb)
+    html = notebook_to_html(executed, title=job.title, kind=job.kind)
     if "html" in formats:
         write_atomic(files["html"], html)
         written["html"] = str(files["html"])
     if "pdf" in formats:
         write_atomic(files["pdf"], html_to_pdf(html))
         written["pdf"] = str(files["pdf"])
-    scratch.replace(files["ipynb"])
+    write_atomic(files["ipynb"], nbformat.writes(without_run_stamps(executed)))
+    scratch.unlink(missing_ok=True)
     failed_notebook_path(files["ipynb"]).unlink(missing_ok=True)
     return JobResult(job, "built", time.perf_counter() - started, written)
+
+
+RUN_STAMPS = ("start_time", "end_time", "duration")
+
+
+def without_run_stamps(nb: Any) -> Any:
+    """The executed notebook without wall-clock times and the scratch file's name, so that the same
+    inputs give the same bytes (each report's duration is kept in the build's manifest instead).
+    A failed notebook keeps them: there they help to see what was slow or hung."""
+    meta = nb.metadata.get("papermill", {})
+    for key in (*RUN_STAMPS, "output_path"):
+        meta.pop(key, None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)  # the kernel's iopub timestamps
+        for key in RUN_STAMPS:
+            cell.metadata.get("papermill", {}).pop(key, None)
+    return nb
 
 
 def failed_notebook_path(executed: Path) -> Path:
