@@ -67,33 +67,82 @@ def test_mini_data_is_valid(mini_data: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.parametrize(
-    ("file", "old", "new", "needles"),
-    [
-        ("observations.csv", "indicator_id", "indicator", ["observations.csv，第1行，列“指标代码”", "缺少必填列"]),
-        ("observations.csv", "2024-02,,东镇,A2", "2024-02,,北镇,A2", ["第5行，列“苏木镇”，值“北镇”", "未知苏木镇"]),
-        ("observations.csv", "2024-01,S1,,A1", "2024-01,S9,,A1", ["第2行，列“学校代码”，值“S9”", "未知学校代码"]),
-        ("observations.csv", "2024-05,,,A3", "2024-05,,,Z9", ["第8行，列“指标代码”，值“Z9”", "未知指标代码"]),
-        ("observations.csv", "2024-10,S3,,B4,2,,\n", "2024-10,S3,,B4,2,,\n2024-01,S1,,A1,,1,2\n",
-         ["第15行，列“指标代码”", "已在第2行填写"]),
-        ("observations.csv", "2024-01,S1,,A1,,1,2", "2024-01,S1,,A1,,3,2", ["第2行，列“分子”，值“3”", "分子大于分母"]),
-        ("observations.csv", "2024-02,,东镇,A2,3,,", "2024-02,,东镇,A2,-3,,", ["第5行，列“数值”，值“-3”", "不能为负数"]),
-        ("observations.csv", "2024-02,,东镇,A2,3,,", "2024-02,,东镇,A2,三场,,", ["第5行，列“数值”，值“三场”", "不是有效的数字"]),
-        ("observations.csv", "2024-01,S1,,A1", "2023-12,S1,,A1", ["第2行，列“期间”，值“2023-12”", "不在工作要点年度内"]),
-        ("activities.csv", "2024-03-15", "2025-01-02", ["activities.csv，第2行，列“日期”", "不在工作要点年度内"]),
-        ("observations.csv", "2024-06,S1,,A1", "2024-13,S1,,A1", ["第4行，列“期间”，值“2024-13”", "无法识别的月份"]),
-        ("schools.csv", "S4,西镇幼儿园,西镇,幼儿园", "S4,西镇幼儿园,西镇,托儿所", ["schools.csv，第5行，列“学段”", "未知学段"]),
-        ("projects.csv", "2024-02,Q2,未开工", "2024-02,Q2,停工", ["projects.csv，第2行，列“阶段”，值“停工”", "阶段应为"]),
-        ("observations.csv", "2024-04,S1,,B4", "2024-04,S4,,B4", ["第13行，列“学校代码”，值“S4”", "只适用于学段"]),
-    ],
-    ids=["missing-column", "unknown-township", "unknown-school", "unknown-indicator", "duplicate-row",
-         "numerator-gt-denominator", "negative-count", "non-numeric", "period-outside-year",
-         "date-outside-year", "bad-period", "unknown-stage", "unknown-project-stage", "wrong-stage"],
-)
+BAD_CASES = [
+    ("observations.csv", "indicator_id", "indicator", ["observations.csv，第1行，列“指标代码”", "缺少必填列"]),
+    ("observations.csv", "2024-02,,东镇,A2", "2024-02,,北镇,A2", ["第5行，列“苏木镇”，值“北镇”", "未知苏木镇"]),
+    ("observations.csv", "2024-01,S1,,A1", "2024-01,S9,,A1", ["第2行，列“学校代码”，值“S9”", "未知学校代码"]),
+    ("observations.csv", "2024-05,,,A3", "2024-05,,,Z9", ["第8行，列“指标代码”，值“Z9”", "未知指标代码"]),
+    ("observations.csv", "2024-10,S3,,B4,2,,\n", "2024-10,S3,,B4,2,,\n2024-01,S1,,A1,,1,2\n",
+     ["第15行，列“指标代码”", "已在第2行填写"]),
+    ("observations.csv", "2024-01,S1,,A1,,1,2", "2024-01,S1,,A1,,3,2", ["第2行，列“分子”，值“3”", "分子大于分母"]),
+    ("observations.csv", "2024-02,,东镇,A2,3,,", "2024-02,,东镇,A2,-3,,", ["第5行，列“数值”，值“-3”", "不能为负数"]),
+    ("observations.csv", "2024-02,,东镇,A2,3,,", "2024-02,,东镇,A2,三场,,", ["第5行，列“数值”，值“三场”", "不是有效的数字"]),
+    ("observations.csv", "2024-01,S1,,A1", "2023-12,S1,,A1", ["第2行，列“期间”，值“2023-12”", "不在工作要点年度内"]),
+    ("activities.csv", "2024-03-15", "2025-01-02", ["activities.csv，第2行，列“日期”", "不在工作要点年度内"]),
+    ("observations.csv", "2024-06,S1,,A1", "2024-13,S1,,A1", ["第4行，列“期间”，值“2024-13”", "无法识别的月份"]),
+    ("schools.csv", "S4,西镇幼儿园,西镇,幼儿园", "S4,西镇幼儿园,西镇,托儿所", ["schools.csv，第5行，列“学段”", "未知学段"]),
+    ("projects.csv", "2024-02,Q2,未开工", "2024-02,Q2,停工", ["projects.csv，第2行，列“阶段”，值“停工”", "阶段应为"]),
+    ("observations.csv", "2024-04,S1,,B4", "2024-04,S4,,B4", ["第13行，列“学校代码”，值“S4”", "只适用于学段"]),
+]
+BAD_IDS = ["missing-column", "unknown-township", "unknown-school", "unknown-indicator", "duplicate-row",
+           "numerator-gt-denominator", "negative-count", "non-numeric", "period-outside-year",
+           "date-outside-year", "bad-period", "unknown-stage", "unknown-project-stage", "wrong-stage"]
+
+
+@pytest.mark.parametrize(("file", "old", "new", "needles"), BAD_CASES, ids=BAD_IDS)
 def test_bad_input_is_refused(mini_data: Path, private_cache: Path, file: str, old: str, new: str,
                               needles: list[str]) -> None:
     edit_csv(mini_data, file, old, new)
     expect_refused(mini_data, private_cache, *needles)
+
+
+def problems_of(folder: Path, plan_file: Path) -> list:
+    from edureport.plan import load_plan
+    from edureport.validate import validate_dir
+
+    try:
+        validate_dir(folder, load_plan(plan_file))
+    except DataValidationError as exc:
+        return exc.problems
+    return []
+
+
+@pytest.mark.parametrize(("file", "old", "new", "needles"), BAD_CASES, ids=BAD_IDS)
+def test_big_files_checked_in_pieces_give_the_same_problems(mini_data: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             file: str, old: str, new: str, needles: list[str]) -> None:
+    """Observations are read and checked a few lines at a time (here 3 lines: 5 pieces); the problems,
+    their rows and the duplicate found across pieces are those of the file read whole."""
+    edit_csv(mini_data, file, old, new)
+    whole = problems_of(mini_data, MINI_PLAN)
+    monkeypatch.setattr("edureport.validate.CHUNK_ROWS", 3)
+    assert problems_of(mini_data, MINI_PLAN) == whole != []
+
+
+@pytest.mark.parametrize("rows", [7, 100, 10**6])
+def test_many_problems_in_pieces_are_capped_per_rule_once(mini_data: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          rows: int) -> None:
+    from edureport.validate import MAX_PER_RULE
+
+    path = mini_data / "observations.csv"
+    body = "".join(f"2024-{m:02d},S{9 + i},,A1,,1,2\n" for i in range(37) for m in range(1, 13))  # 444 rows
+    path.write_text(path.read_text(encoding="utf-8") + body, encoding="utf-8")
+    monkeypatch.setattr("edureport.validate.CHUNK_ROWS", rows)
+    problems = [p for p in problems_of(mini_data, MINI_PLAN) if p.message.startswith("未知学校代码")]
+    listed = [p for p in problems if p.row is not None]
+    assert len(listed) == MAX_PER_RULE and listed[0].row == 15 and listed[-1].row == 14 + MAX_PER_RULE
+    (summary,) = [p for p in problems if p.row is None]
+    assert summary.message == f"未知学校代码（不在学校名录中）（同类问题另有{444 - MAX_PER_RULE}处未逐条列出）"
+
+
+def test_demo_data_read_in_pieces_gives_the_same_tables(plan, monkeypatch: pytest.MonkeyPatch) -> None:
+    from edureport.validate import validate_dir
+
+    whole = validate_dir(DEMO, plan)
+    monkeypatch.setattr("edureport.validate.CHUNK_ROWS", 997)
+    pieces = validate_dir(DEMO, plan)
+    assert len(whole["observations"]) > 5 * 997
+    for name in ("observations", "baselines"):
+        pd.testing.assert_frame_equal(pieces[name], whole[name])
 
 
 def test_empty_file(mini_data: Path, private_cache: Path) -> None:

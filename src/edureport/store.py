@@ -123,7 +123,7 @@ def load_data(data_dir: str | Path, plan: Plan, *, use_cache: bool = True) -> Da
     warnings = frames.pop("warnings")
     for name in ("observations", "baselines"):
         for col in CATEGORICAL:
-            frames[name][col] = frames[name][col].astype(str).astype("category")
+            frames[name][col] = _text_category(frames[name][col])
     for name in BY_TOWNSHIP:  # the order the cache keeps, so a fresh load and a cached one are equal
         frames[name] = frames[name].sort_values("township", kind="stable", ignore_index=True)
     ds = DataSet(plan, str(data_dir), key, frames, warnings)
@@ -187,6 +187,14 @@ def _read_cache(target: Path, plan: Plan, data_dir: Path, key: str) -> DataSet:
     frames = {name: _categories(name, pd.read_parquet(target / f"{name}.parquet")) for name in FRAMES}
     meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
     return DataSet(plan, str(data_dir), key, frames, pd.DataFrame(meta.get("warnings", [])))
+
+
+def _text_category(column: pd.Series) -> pd.Series:
+    """A category of text values (validation gives categories already; re-typing only their few
+    distinct values keeps ten million rows from being turned into strings again)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.rename_categories(column.cat.categories.astype(str))
+    return column.astype(str).astype("category")
 
 
 def _categories(name: str, frame: pd.DataFrame) -> pd.DataFrame:

@@ -7,6 +7,7 @@ stop the observation checks that do not need it) and either returns clean, typed
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,20 +27,26 @@ from .normalize import (
     text,
 )
 from .plan import PROJECT_STAGES, STAGES, Plan
-from .readers import RawTable, find_file, read_table
+from .readers import CHUNK_ROWS, RawTable, find_file, read_table, read_table_chunks
 from .tables import TABLES
 
 Message = Callable[[np.ndarray], Sequence[str]]  # flagged row positions -> their texts
 MAX_PER_RULE = 200  # per file and rule; the rest is summarised in one line with its count
 OWNERSHIP = ("公办", "民办")
+PIECEWISE = ("observations", "baselines")  # tables that may have millions of rows
 
 
 @dataclass
 class Checker:
-    """Collects problems; every rule is a vectorised mask over a table's rows."""
+    """Collects problems; every rule is a vectorised mask over a table's rows.
+
+    A large CSV is checked piece by piece (``readers.read_table_chunks``), so a rule's count of shown
+    rows and its one summary line carry over from piece to piece of the same file.
+    """
 
     plan: Plan
     problems: list[Problem] = field(default_factory=list)
+    _rules: dict[tuple, list] = field(default_factory=dict, repr=False)  # rule → [flagged, summary at, text]
 
     def flag(self, raw: RawTable, mask: pd.Series | np.ndarray, key: str, message: str | Message,
              severity: str = "错误") -> None:
@@ -49,16 +56,24 @@ class Checker:
         if not len(idx):
             return
         label = raw.table.column(key).label if key else ""
-        shown = idx[:MAX_PER_RULE]
+        # The same rule is the same message, or the same code making the texts, on the same column and file.
+        rule = (raw.file, raw.sheet, key, message if isinstance(message, str) else message.__code__)
+        seen = self._rules.setdefault(rule, [0, None, ""])
+        shown = idx[:max(MAX_PER_RULE - seen[0], 0)]
         rows = raw.frame["_row"].to_numpy()[shown]
         values = raw.frame[key].iloc[shown].to_numpy(dtype=object) if key else [""] * len(shown)
         texts = list(message(shown)) if callable(message) else [message] * len(shown)
         for row, value, msg in zip(rows, values, texts, strict=True):
             self.problems.append(Problem(raw.file, raw.sheet, int(row), label, text(value), msg, severity))
-        if len(idx) > MAX_PER_RULE:
-            first = texts[0]
-            self.problems.append(Problem(raw.file, raw.sheet, None, label, "",
-                                         f"{first}（同类问题另有{len(idx) - MAX_PER_RULE}处未逐条列出）", severity))
+        if not seen[0]:
+            seen[2] = texts[0]  # the rule's first text leads its summary line
+        seen[0] += len(idx)
+        if seen[0] > MAX_PER_RULE:  # one summary line per rule, its count kept up to date
+            if seen[1] is None:
+                self.problems.append(Problem(raw.file, raw.sheet, None, label, "", seen[2], severity))
+                seen[1] = len(self.problems) - 1
+            self.problems[seen[1]] = dataclasses.replace(
+                self.problems[seen[1]], message=f"{seen[2]}（同类问题另有{seen[0] - MAX_PER_RULE}处未逐条列出）")
 
     def required(self, raw: RawTable, key: str, message: str | None = None) -> pd.Series:
         blank = is_blank(raw.frame[key])
@@ -88,24 +103,27 @@ class Checker:
 
 def validate_dir(data_dir: str | Path, plan: Plan) -> dict[str, pd.DataFrame]:
     """Read and check every table of a data folder; return clean tables or raise with all problems."""
-    from .validate_tables import check_activities, check_observations, check_projects, check_registry
+    from .validate_tables import check_activities, check_observation_pieces, check_projects, check_registry
 
     data_dir = Path(data_dir)
     checker = Checker(plan)
     if not data_dir.is_dir():
         raise DataValidationError([Problem(str(data_dir), message="数据文件夹不存在")])
+    paths: dict[str, Path | None] = {}
     raws: dict[str, RawTable | None] = {}
     for name, table in TABLES.items():
-        path, problems = find_file(data_dir, table)
+        paths[name], problems = find_file(data_dir, table)
         checker.problems += problems
         raws[name] = None
-        if path is not None:
-            raws[name], problems = read_table(path, table)
+        if paths[name] is not None and name not in PIECEWISE:
+            raws[name], problems = read_table(paths[name], table)
             checker.problems += problems
     out: dict[str, pd.DataFrame] = {}
     out["townships"], out["schools"] = check_registry(checker, raws["townships"], raws["schools"])
-    out["observations"] = check_observations(checker, raws["observations"], out)
-    out["baselines"] = check_observations(checker, raws["baselines"], out, baseline=True)
+    for name in PIECEWISE:  # the big ones, read and checked a piece at a time
+        path = paths[name]
+        pieces = read_table_chunks(path, TABLES[name], rows=CHUNK_ROWS) if path is not None else []
+        out[name] = check_observation_pieces(checker, pieces, out, baseline=name == "baselines")
     out["projects"] = check_projects(checker, raws["projects"], out)
     out["activities"] = check_activities(checker, raws["activities"], out)
     if any(p.is_error for p in checker.problems):
