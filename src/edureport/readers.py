@@ -93,28 +93,27 @@ def _read_csv(path: Path, table: Table, label: str,
     if encoding is None:
         yield None, [Problem(label, message="无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV")]
         return
-    keys: dict[int, str] = {}
+    options = {"dtype": str, "keep_default_na": False, "skip_blank_lines": False, "encoding": encoding,
+               "header": None, "on_bad_lines": "error"}
+    keys: dict[int, str] | None = None
     line, found = 1, 0  # sheet row number of the piece's first line; data rows so far
     try:
-        reader = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding=encoding,
-                             header=None, on_bad_lines="error", chunksize=rows)
-        for grid in ([reader] if rows is None else reader):
-            if line == 1:
-                keys, problems = _header(grid, table, label, sheet="", first_row=1)
+        if rows is None:  # the whole table in one piece, as the .xlsx route gives it
+            yield _from_grid(pd.read_csv(path, **options), table, label, sheet="", first_row=1, encoding=encoding)
+            return
+        with pd.read_csv(path, chunksize=rows, **options) as reader:
+            for grid in reader:
                 if keys is None:
+                    keys, problems = _header(grid, table, label, sheet="", first_row=1)
+                    if keys is None:
+                        yield None, problems
+                        return
                     yield None, problems
-                    return
-                body, line = _body(grid.iloc[1:], keys, table, first_row=2), 1 + len(grid)
-                if rows is None:  # the whole table: one piece, as the .xlsx route gives it
-                    yield RawTable(table, label, "", body, encoding), [*problems, *_no_rows(body, table, label, "")]
-                    return
-                if problems:
-                    yield None, problems
-            else:
-                body, line = _body(grid, keys, table, first_row=line), line + len(grid)
-            found += len(body)
-            if len(body):
-                yield RawTable(table, label, "", body, encoding), []
+                    grid, line = grid.iloc[1:], 2
+                body = _body(grid, keys, table, first_row=line)
+                line, found = line + len(grid), found + len(body)
+                if len(body):
+                    yield RawTable(table, label, "", body, encoding), []
     except pd.errors.EmptyDataError:
         yield None, [Problem(label, message="文件为空")]
         return
