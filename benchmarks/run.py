@@ -144,8 +144,8 @@ def loading(sizes: list[int], work: Path):
         yield row
 
 
-def scale(sizes: list[int], work: Path, only: list[str] | None, repeat: int):
-    """Complete builds at several township counts (reports grow with townships).
+def scale(sizes: list[int], work: Path, only: list[str] | None):
+    """Complete builds at several township counts (reports grow with townships), each from an empty cache.
 
     The shared step (validation, then every township's figures, done once per build before any report)
     is timed on its own; "per report" is the median of the reports' own times from the manifest.
@@ -154,7 +154,6 @@ def scale(sizes: list[int], work: Path, only: list[str] | None, repeat: int):
         data, rows = make_data(n, work)
         env = {**os.environ, "EDUREPORT_CACHE_DIR": str(work / f"cache-{n}")}
         validate = measure(edureport("validate", str(data)), env=env)
-        towns = (data / "townships.csv").read_text(encoding="utf-8-sig").splitlines()[1:7]
         shared = _time_py("import time; from edureport import load_plan, load_data; "
                           "from edureport.results_cache import all_results; "
                           f"p=load_plan({str(PLAN)!r}); d=load_data({str(data)!r}, p); t=time.perf_counter(); "
@@ -163,29 +162,46 @@ def scale(sizes: list[int], work: Path, only: list[str] | None, repeat: int):
         build = measure(edureport("build", "--force", "--quiet", "--timeout", "7200", "--data", str(data),
                                   "--out", str(out), *[a for s in (only or []) for a in ("--only", s)]), env=env)
         seconds, by_kind = report_seconds(out)
-        # The same few reports again on the now warm cache (font subsets made, shared results stored),
-        # ``repeat`` times, each report's median taken: the per-report time without the one-off costs,
-        # comparable across sizes. One pass of 8 reports on 2 busy cores varied by ±10 %.
-        pick = only or ["section:1", *[f"township:{t.split(',')[0]}" for t in towns], "review"]
-        passes = []
-        for _ in range(repeat):
-            subprocess.run(edureport("build", "--force", "--quiet", "--timeout", "7200", "--data", str(data),
-                                     "--out", str(work / f"w-{n}"), *[a for s in pick for a in ("--only", s)]),
-                           env=env, check=True, stdout=subprocess.DEVNULL)
-            passes.append(report_times(work / f"w-{n}"))
-        per_report = {k: statistics.median(p[k] for p in passes) for k in passes[0]}
-        warm, warm_kind = sorted(per_report.values()), kind_medians(per_report)
         row = {"townships": n, "observations": rows, "reports": len(seconds),
                "validate_s": validate["wall"], "shared_results_s": shared,
                "build_s": build["wall"], "build_cpu_s": build["cpu"], "build_rss_mb": build["rss_mb"],
                "per_report_median_s": statistics.median(seconds),
-               "per_report_p90_s": seconds[int(0.9 * (len(seconds) - 1))], "per_kind_median_s": by_kind,
-               "warm_sample": {"reports": len(warm), "passes": repeat, "per_report_median_s": statistics.median(warm),
-                               "per_kind_median_s": warm_kind}}
+               "per_report_p90_s": seconds[int(0.9 * (len(seconds) - 1))], "per_kind_median_s": by_kind}
         shutil.rmtree(out, ignore_errors=True)
-        shutil.rmtree(work / f"w-{n}", ignore_errors=True)
         print(json.dumps(row, ensure_ascii=False), flush=True)
         yield row
+
+
+def warm(sizes: list[int], work: Path, only: list[str] | None, passes: int) -> list[dict]:
+    """The same few reports (section 1, the first 6 townships, the review) at each size on a warm cache,
+    without the one-off costs (validation, shared results, font subsets: one warm-up build makes them).
+
+    The passes go round the sizes (6, 60, 600, 6, 60, 600, ...) and each report's median is taken: on a
+    shared 2-core machine the same build varied by 20 % within minutes, which one pass per size, run at
+    different times, mistook for growth with the number of townships.
+    """
+    picks, times = {}, {n: [] for n in sizes}
+    for n in sizes:
+        data, _ = make_data(n, work)
+        towns = (data / "townships.csv").read_text(encoding="utf-8-sig").splitlines()[1:7]
+        picks[n] = only or ["section:1", *[f"township:{t.split(',')[0]}" for t in towns], "review"]
+    for i in range(passes + 1):  # pass 0 warms the cache
+        for n in sizes:
+            out = work / f"w-{n}"
+            subprocess.run(edureport("build", "--force", "--quiet", "--timeout", "7200", "--data", str(work / f"data-{n}"),
+                                     "--out", str(out), *[a for s in picks[n] for a in ("--only", s)]),
+                           env={**os.environ, "EDUREPORT_CACHE_DIR": str(work / f"cache-warm-{n}")}, check=True,
+                           stdout=subprocess.DEVNULL)
+            if i:
+                times[n].append(report_times(out))
+    rows = []
+    for n in sizes:
+        per_report = {k: statistics.median(p[k] for p in times[n]) for k in times[n][0]}
+        rows.append({"townships": n, "reports": len(per_report), "passes": passes,
+                     "per_report_median_s": statistics.median(per_report.values()),
+                     "per_kind_median_s": kind_medians(per_report)})
+        print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+    return rows
 
 
 def report_times(out: Path) -> dict[str, float]:
@@ -232,6 +248,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.json")
     ap.add_argument("--sizes", type=int, nargs="*", default=None,
                     help="township counts for the scale part (none: keep the previous figures)")
+    ap.add_argument("--warm", type=int, nargs="*", default=None,
+                    help="township counts for the warm-cache sample (none: keep the previous figures)")
     ap.add_argument("--rows", type=int, nargs="*", default=None,
                     help="township counts for the loading part (6750 ≈ 10⁷ observation rows; none: keep the previous)")
     ap.add_argument("--skip-build", action="store_true", help="only the scale and loading parts")
@@ -252,12 +270,15 @@ def main() -> None:
         compare(results, work, env, demo, only, repeat)
         save(args.out, results)  # the slow scale part may be stopped: keep what is measured
 
-    # An empty --sizes or --rows keeps that part's previous figures (re-measure one part only).
+    # An empty --sizes, --warm or --rows keeps that part's previous figures (re-measure one part only).
     sizes = args.sizes if args.sizes is not None else ([6] if args.quick else [6, 60, 600])
     results["scale"] = [] if sizes else previous.get("scale", [])
-    for row in scale(sizes, work, only, repeat):
+    for row in scale(sizes, work, only):
         results["scale"].append(row)
         save(args.out, results)
+    warm_sizes = args.warm if args.warm is not None else ([6] if args.quick else [6, 60, 600])
+    results["warm"] = warm(warm_sizes, work, only, 1 if args.quick else 5) if warm_sizes else previous.get("warm", [])
+    save(args.out, results)
     rows = args.rows if args.rows is not None else ([6] if args.quick else [6, 675, 6750])
     results["loading"] = [] if rows else previous.get("loading", [])
     for row in loading(rows, work):
