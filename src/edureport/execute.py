@@ -113,14 +113,16 @@ RUN_STAMPS = ("start_time", "end_time", "duration")
 
 
 def without_run_stamps(nb: Any) -> Any:
-    """The executed notebook without wall-clock times and the scratch file's name, so that the same
-    inputs give the same bytes (each report's duration is kept in the build's manifest instead).
-    A failed notebook keeps them: there they help to see what was slow or hung."""
+    """The executed notebook without wall-clock times, the scratch file's name and the injected cell's
+    random id, so that the same inputs give the same bytes (each report's duration is kept in the
+    build's manifest instead). A failed notebook keeps them: there they help to see what was slow or hung."""
     meta = nb.metadata.get("papermill", {})
     for key in (*RUN_STAMPS, "output_path"):
         meta.pop(key, None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # the kernel's iopub timestamps
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.id = "injected-parameters"  # papermill gives it a random id
         for key in RUN_STAMPS:
             cell.metadata.get("papermill", {}).pop(key, None)
     return nb
