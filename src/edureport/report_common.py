@@ -96,8 +96,11 @@ class ReportContext:
 
     @functools.cached_property
     def by_township(self) -> dict[str, dict[str, IndicatorResult]]:
-        """Every township's result objects (the review's appendix prints them all)."""
-        return {t: {r.indicator_id: r for r in self._place(t)} for t in self._towns}
+        """Every township's result objects (the review's appendix prints them all), made in one pass
+        over the table: one filter per township took 0.8 s at 600 townships."""
+        every = results_of(self._township_rows)
+        self._places.update({t: every.get(t, []) for t in self._towns})
+        return {t: {r.indicator_id: r for r in self._places[t]} for t in self._towns}
 
     def township_values(self, indicator_id: str) -> tuple[list[str], list[float | None]]:
         """The townships that have a result for the indicator (registry order) and their values: what
