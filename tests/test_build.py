@@ -136,7 +136,7 @@ def test_second_build_is_refused_while_one_runs(tmp_path: Path) -> None:
     lock = BuildLock(tmp_path).acquire()
     try:
         result = run("build", "--out", tmp_path, "--only", "section:4", "--formats", "html")
-        assert result.exit_code == 2 and "另一个 edureport build 正在使用" in result.stderr
+        assert result.exit_code == 3 and "另一个 edureport build 正在使用" in result.stderr
     finally:
         lock.release()
 
@@ -211,7 +211,7 @@ def test_hung_report_times_out_without_stopping_others(tmp_path: Path, monkeypat
     code = 'import time\nif township == "无定河镇":\n    time.sleep(120)'
     monkeypatch.setenv("EDUREPORT_NOTEBOOKS_DIR", str(_inject(tmp_path, "township_report.ipynb", code)))
     result = run("build", "--out", tmp_path / "o", "--only", "township:无定河镇", "--only", "section:4",
-                 "--formats", "html", "--timeout", 5)
+                 "--formats", "html", "--timeout", 20)
     assert result.exit_code == 1
     manifest = json.loads((report_folder(tmp_path / "o") / "manifest.json").read_text(encoding="utf-8"))
     status = {r["key"]: (r["status"], r["error"]) for r in manifest["reports"]}

@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from edureport.intake_import import LOG, recover
+from edureport.intake_import import LOG
 from edureport.intake_template import META_SHEET
 
 from .conftest import DEMO, PLAN_2023, run, tree_digest
@@ -236,13 +236,3 @@ def test_dry_run_writes_nothing(data: Path, tmp_path: Path) -> None:
     result = run("import", form, "--data", data, "--plan", PLAN_2023, "--dry-run")
     assert result.exit_code == 0 and "新增" in result.output and "试运行" in result.output
     assert tree_digest(data) == before
-
-
-def test_interrupted_swap_is_recovered(data: Path) -> None:
-    before = tree_digest(data)
-    aside = data.parent / f".{data.name}.old-20240101"
-    data.rename(aside)  # as if killed between the two renames
-    (data.parent / f".{data.name}.new-20240101").mkdir()
-    recover(data)
-    assert tree_digest(data) == before and not aside.exists()
-    assert not list(data.parent.glob(".data.*"))

@@ -65,7 +65,9 @@ def test_unknown_option_is_usage_error() -> None:
 
 @pytest.mark.parametrize("path", sorted((ROOT / "src" / "edureport").rglob("*.py")), ids=lambda p: p.name)
 def test_modules_stay_small(path) -> None:
-    assert len(path.read_text(encoding="utf-8").splitlines()) <= 300
+    """A module has one job; 400 lines is where one job has usually become two. (Modules are split by
+    job, not by size: one 400-line module beats two 200-line ones that import each other.)"""
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= 400
 
 
 def test_data_format_doc_lists_every_table_and_column() -> None:

@@ -83,12 +83,12 @@ def test_frames_are_listed_once() -> None:
     assert set(store.FRAMES) == {"townships", "schools", "observations", "baselines", "projects", "activities"}
 
 
-def test_file_digests_are_remembered_by_stat_and_follow_every_change(tmp_path: Path, private_cache: Path) -> None:
-    """The remembered digest is used only while size, mtime and inode are unchanged; a file written
-    just now is hashed every time (its mtime could repeat within one clock tick)."""
+def test_file_digests_are_remembered_by_stat_and_follow_every_change(tmp_path: Path, private_cache: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The remembered digest is used only while size, mtime, ctime and inode are unchanged; a file
+    changed just now is hashed every time (its times could repeat within one clock tick)."""
     import hashlib
     import os
-    import time
 
     from edureport.store import file_digest
 
@@ -96,12 +96,13 @@ def test_file_digests_are_remembered_by_stat_and_follow_every_change(tmp_path: P
     f.write_bytes(b"a,b\n1,2\n")
     assert file_digest(f) == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
     assert not (private_cache / "digests").exists(), "fresh file: not remembered"
-    old = time.time_ns() - 10 * 10**9
-    os.utime(f, ns=(old, old))
+    monkeypatch.setattr(store, "FRESH_NS", -10**12)  # as if the file were older than the racy window
     assert file_digest(f) == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
     assert len(list((private_cache / "digests").iterdir())) == 1
-    f.write_bytes(b"a,b\n1,3\n")  # same size, new content
-    os.utime(f, ns=(old + 1, old + 1))
+    st = f.stat()
+    f.write_bytes(b"a,b\n1,3\n")  # same size, new content, and the old mtime put back (finding 6)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (f.stat().st_size, f.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
     assert file_digest(f) == hashlib.sha256(b"a,b\n1,3\n").hexdigest()
 
 

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -18,14 +17,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .asof import as_of_date
+from .commentary import load_commentary
 from .execute import JobResult, notebooks_dir, run_job_safe
 from .inputs import file_sha256, job_key, shown_by_township_reports
-from .lock import BuildLock
+from .lock import LOCK_FILE, BuildLock
 from .manifest import read_manifest, report_entry, write_index, write_manifest
-from .paths import default_plan_file, demo_data_dir, outputs_dir, report_dir, resolve
+from .paths import (
+    check_output,
+    commentary_file,
+    default_plan_file,
+    demo_data_dir,
+    output_error,
+    outputs_dir,
+    report_dir,
+    report_files,
+)
 from .plan import load_plan
 from .reports import Job, select_jobs
-from .store import file_digest, input_files, load_data
+from .store import load_data
 
 Event = Callable[[str, Job, JobResult | None], None]
 
@@ -45,18 +55,33 @@ class BuildSummary:
 def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = None, as_of: str = "",
           out: str | Path | None = None, only: list[str] | None = None, formats: tuple[str, ...] = ("html", "pdf"),
           jobs: int | None = None, force: bool = False, timeout: int | None = 600, executor: str = "local",
-          scheduler: str | None = None, wait_for_lock: bool = False, on_event: Event | None = None,
+          scheduler: str | None = None, wait_for_lock: bool = False, commentary: str | Path | None = None,
+          on_event: Event | None = None,
           on_plan: Callable[[list[Job], list[Job]], None] | None = None) -> BuildSummary:
-    plan_path = resolve(plan_file) if plan_file else default_plan_file()
+    """Build the selected reports from one snapshot of the data.
+
+    The data folder is validated and fingerprinted once, here, under its shared lock; every report then
+    reads exactly that snapshot (the verified cache entry of that fingerprint), so an import while the
+    build runs changes the next build only, never half of this one.
+    """
+    plan_path = Path(plan_file) if plan_file else default_plan_file()
     plan = load_plan(plan_path)
-    data_path = resolve(data_dir) if data_dir else demo_data_dir()
-    data = load_data(data_path, plan)  # raises DataValidationError before anything is written
-    when = dt.date.fromisoformat(as_of) if as_of else plan.end
-    selected = select_jobs(plan, list(data.townships["township"]), only)
-    common = {"as_of": when.isoformat(), "data_dir": str(data_path.resolve()),
-              "plan_file": str(plan_path.resolve()), "commentary_file": ""}
+    when = as_of_date(plan, as_of)
+    notes_path = Path(commentary) if commentary else commentary_file(plan.year)
+    load_commentary(notes_path, plan)  # a malformed commentary file stops the build before any report runs
+    data_path = Path(data_dir) if data_dir else demo_data_dir()
     root = Path(out) if out else outputs_dir()
     folder = report_dir(root, plan.year, when.isoformat())
+    data = load_data(data_path, plan)  # raises DataValidationError before anything is written
+    selected = select_jobs(plan, list(data.townships["township"]), only)
+    stems = [report_files(root, plan.year, when.isoformat(), j.stem) for j in selected]
+    check_output(folder, files=[root / LOCK_FILE, folder / "manifest.json", folder / "index.html",
+                                *(p for files in stems for p in files.values())],
+                 folders=[folder / "html", folder / "pdf", folder / "notebooks"])
+    common = {"as_of": when.isoformat(), "data_dir": str(data_path.resolve()),
+              "plan_file": str(plan_path.resolve()),
+              "commentary_file": str(notes_path.resolve()) if commentary else "",
+              "data_fingerprint": data.fingerprint}
     lock = BuildLock(root).acquire(wait=wait_for_lock)
     try:
         _clear_leftovers(folder)
@@ -88,12 +113,14 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
                 entries.append(entry)
             results.append(result)
         run = {"plan": {"file": str(plan_path), "sha256": plan.sha256, "title": plan.title, "issuer": plan.issuer},
-               "data": {"dir": str(data_path), "fingerprint": data.fingerprint,
-                        "files": {p.name: file_digest(p) for p in input_files(data_path)}},
+               "data": {"dir": str(data_path), "fingerprint": data.fingerprint, "files": dict(data.sources)},
                "as_of": when.isoformat(), "formats": list(formats), "executor": executor}
         summary = BuildSummary(folder, results)
-        summary.manifest = write_manifest(folder, run, entries)
-        summary.index = write_index(folder, f"{plan.title}进展报告", when, run, entries)
+        try:
+            summary.manifest = write_manifest(folder, run, entries)
+            summary.index = write_index(folder, f"{plan.title}进展报告", when, run, entries)
+        except OSError as exc:
+            raise output_error(Path(exc.filename or folder), exc) from None
         return summary
     finally:
         lock.release()

@@ -1,23 +1,27 @@
 """Command line: a thin layer that merges options, calls the library and maps errors to exit codes.
 
-Exit codes: 0 ok; 1 some reports failed (report building, later); 2 bad input or usage.
+Exit codes: 0 ok; 1 some reports failed (or an internal error); 2 bad input or usage; 3 another build or
+import holds the output or data folder. Paths given on the command line are relative to the working
+directory, as everywhere else on the command line.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import logging
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .errors import EdureportError, ProblemsError
+from .errors import EdureportError, LockedError, ProblemsError
 from .paths import default_plan_file, demo_data_dir, demo_reference_file
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED = 0, 1, 2, 3
 
-plan_option = click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path),
+plan_option = click.option("--plan", "plan_file", type=click.Path(path_type=Path),
                            default=None, help="工作要点文件（YAML），默认 params/ 中最新的 plan-*.yaml")
 
 
@@ -30,19 +34,29 @@ def _plan(plan_file: Path | None):
 def _fail(exc: EdureportError, limit: int | None) -> None:
     text = exc.render(limit) if isinstance(exc, ProblemsError) else f"错误：{exc}"
     click.echo(text, err=True)
-    sys.exit(EXIT_BAD_INPUT)
+    sys.exit(EXIT_LOCKED if isinstance(exc, LockedError) else EXIT_BAD_INPUT)
+
+
+class _Warnings(logging.Handler):
+    """The library's warnings (a damaged cache file rebuilt, …) as one Chinese line each on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"警告：{record.getMessage()}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="edureport")
 def cli() -> None:
     """edureport：教育体育工作要点进度报告工具。"""
+    logger = logging.getLogger("edureport")
+    logger.handlers = [h for h in logger.handlers if not isinstance(h, _Warnings)] + [_Warnings(logging.WARNING)]
+    logger.propagate = False
 
 
 @cli.command("validate")
-@click.argument("data_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("data_dir", type=click.Path(path_type=Path))
 @plan_option
-@click.option("--summary", "summary_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--summary", "summary_file", type=click.Path(path_type=Path),
               help="校验通过时把摘要另存到此文件")
 @click.option("--max-problems", type=int, default=200, show_default=True, help="最多显示的问题条数（0 为全部）")
 def validate_cmd(data_dir: Path, plan_file: Path | None, summary_file: Path | None, max_problems: int) -> None:
@@ -57,16 +71,18 @@ def validate_cmd(data_dir: Path, plan_file: Path | None, summary_file: Path | No
     text = data_summary(ds)
     click.echo(text)
     if summary_file:
-        summary_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = summary_file.with_name(summary_file.name + ".tmp")
-        tmp.write_text(text + "\n", encoding="utf-8")
-        tmp.replace(summary_file)
+        from .paths import output_error, write_atomic
+
+        try:
+            write_atomic(summary_file, text + "\n")
+        except OSError as exc:
+            _fail(output_error(summary_file, exc), None)
 
 
 @cli.command("demo-data")
-@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, required=False)
+@click.argument("out_dir", type=click.Path(path_type=Path), default=None, required=False)
 @plan_option
-@click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+@click.option("--reference", type=click.Path(path_type=Path), default=None,
               help="示例名录（苏木镇与学校），默认 params/demo-reference.yaml")
 @click.option("--townships", type=click.IntRange(1), default=6, show_default=True, help="苏木镇数量")
 @click.option("--schools-per-township", type=click.IntRange(1), default=8, show_default=True,
@@ -100,15 +116,16 @@ def plan_cmd(plan_file: Path | None) -> None:
 
 
 @cli.command("status")
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
               help="数据文件夹，默认 data/demo")
 @plan_option
-@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="截至日期，默认工作要点年度末")
+@click.option("--as-of", default="", help="截至日期，写作 YYYY-MM-DD、YYYY/M/D 或 YYYY年M月D日；默认工作要点年度末")
 @click.option("--township", default=None, help="只看一个苏木镇")
 @click.option("--school", default=None, help="只看一所学校（学校代码）")
-def status_cmd(data_dir: Path | None, plan_file: Path | None, as_of: dt.datetime | None, township: str | None,
+def status_cmd(data_dir: Path | None, plan_file: Path | None, as_of: str, township: str | None,
                school: str | None) -> None:
     """显示各指标的目标、实际、完成进度与状态。"""
+    from .asof import as_of_date
     from .metrics import compute
     from .store import load_data
     from .summary import results_table
@@ -119,14 +136,28 @@ def status_cmd(data_dir: Path | None, plan_file: Path | None, as_of: dt.datetime
         plan = _plan(plan_file)
         ds = load_data(data_dir or demo_data_dir(), plan)
         level, entity = ("township", township) if township else ("school", school) if school else ("banner", "")
-        results = compute(ds, as_of.date() if as_of else plan.end, level, entity)
+        results = compute(ds, as_of_date(plan, as_of), level, entity)
     except EdureportError as exc:
         _fail(exc, 200)
     click.echo(results_table(results))
 
 
 def main() -> None:
-    cli(prog_name="edureport")
+    """The ``edureport`` command. An error edureport did not foresee is a bug, not the user's fault:
+    one Chinese line says so and where the details were saved, instead of a traceback."""
+    try:
+        cli(prog_name="edureport")
+    except KeyboardInterrupt:
+        click.echo("已中断。", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        with tempfile.NamedTemporaryFile("w", prefix="edureport-error-", suffix=".txt", delete=False,
+                                         encoding="utf-8") as fh:
+            fh.write(f"edureport {__version__} {' '.join(sys.argv)}\n")
+            traceback.print_exc(file=fh)
+        click.echo(f"内部错误：{type(exc).__name__}: {str(exc)[:200]}。这是 edureport 的缺陷而不是数据问题；"
+                   f"详细信息已保存到 {fh.name}，请发给维护人员。", err=True)
+        sys.exit(EXIT_FAILED)
 
 
 from .cli_build import build_cmd  # noqa: E402  (registers the command on the group)

@@ -1,7 +1,7 @@
 """``edureport build`` on the command line: progress on a terminal, plain lines for cron, a log file.
 
-Exit codes: 0 every report built or unchanged; 1 some reports failed; 2 bad input or usage
-(including "another build is running").
+Exit codes: 0 every report built or unchanged; 1 some reports failed; 2 bad input or usage (including
+an output folder that cannot be written); 3 another build is using the output folder.
 """
 
 from __future__ import annotations
@@ -66,12 +66,17 @@ class Progress:
 
 
 def _logger(log_dir: Path, keep: int):
-    log_dir.mkdir(parents=True, exist_ok=True)
-    logs = sorted(log_dir.glob("*.log"))
+    from .paths import check_output, output_error
+
+    check_output(log_dir)
+    logs = sorted(p for p in log_dir.glob("*.log") if p.is_file())
     for old in logs[: max(0, len(logs) - keep + 1)]:
         old.unlink(missing_ok=True)
     path = log_dir / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.log"
-    fh = path.open("a", encoding="utf-8")
+    try:
+        fh = path.open("a", encoding="utf-8")
+    except OSError as exc:
+        raise output_error(path, exc) from None
 
     def log(text: str, echo: bool = True) -> None:
         fh.write(f"{dt.datetime.now().isoformat(timespec='seconds')} {text}\n")
@@ -83,11 +88,13 @@ def _logger(log_dir: Path, keep: int):
 
 
 @click.command("build")
-@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--plan", "plan_file", type=click.Path(path_type=Path), default=None,
               help="工作要点文件（YAML），默认 params/ 中最新的 plan-*.yaml")
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
               help="数据文件夹，默认 data/demo")
-@click.option("--as-of", default="", help="截至日期 YYYY-MM-DD，默认工作要点年度末")
+@click.option("--commentary", type=click.Path(path_type=Path), default=None,
+              help="补充说明文件（YAML），默认 params/commentary-<年度>.yaml")
+@click.option("--as-of", default="", help="截至日期，写作 YYYY-MM-DD、YYYY/M/D 或 YYYY年M月D日；默认工作要点年度末")
 @click.option("--only", multiple=True, help="只生成部分报告，可重复：section:2、township:<名称>、review")
 @click.option("--formats", default="html,pdf", show_default=True, help="输出格式：html、pdf 或两者")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None, help="并行进程数，默认为 CPU 核数")
@@ -99,37 +106,34 @@ def _logger(log_dir: Path, keep: int):
 @click.option("--wait", "wait_for_lock", is_flag=True, help="已有构建在运行时排队等待，而不是立即退出")
 @click.option("--quiet", "-q", is_flag=True, help="不显示进度，只在出错时输出（适合定时任务）")
 @click.option("--keep-logs", type=click.IntRange(1), default=30, show_default=True, help="保留最近多少个日志文件")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="输出文件夹，默认 outputs/")
-def build_cmd(plan_file, data_dir, as_of, only, formats, jobs, force, timeout, executor, scheduler, wait_for_lock,
-              quiet, keep_logs, out) -> None:
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="输出文件夹，默认 outputs/")
+def build_cmd(plan_file, data_dir, commentary, as_of, only, formats, jobs, force, timeout, executor, scheduler,
+              wait_for_lock, quiet, keep_logs, out) -> None:
     """生成报告（默认全部：各部分、各苏木镇、年度工作总结）：并行、增量、可中断恢复。"""
     from .build import build
-    from .cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, _fail
+    from .cli import EXIT_FAILED, EXIT_OK, _fail
     from .paths import outputs_dir
 
     wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
     if not wanted or set(wanted) - {"html", "pdf"}:
         raise click.UsageError("--formats 只能是 html、pdf 或 html,pdf")
-    if as_of:
-        try:
-            dt.date.fromisoformat(as_of)
-        except ValueError:
-            raise click.UsageError(f"--as-of 应为 YYYY-MM-DD，实际为“{as_of}”") from None
     if executor == "dask" and not scheduler:
         raise click.UsageError("--executor dask 需要 --scheduler tcp://HOST:8786")
-    log, fh, log_path = _logger((out or outputs_dir()) / "logs", keep_logs)
+    try:
+        log, fh, log_path = _logger((out or outputs_dir()) / "logs", keep_logs)
+    except EdureportError as exc:
+        _fail(exc, 200)
     progress = Progress(quiet, log)
     try:
         summary = build(plan_file=plan_file, data_dir=data_dir, as_of=as_of, out=out, only=list(only),
                         formats=wanted, jobs=jobs, force=force, timeout=timeout, executor=executor,
-                        scheduler=scheduler, wait_for_lock=wait_for_lock, on_event=progress.event,
-                        on_plan=progress.plan)
+                        scheduler=scheduler, wait_for_lock=wait_for_lock, commentary=commentary,
+                        on_event=progress.event, on_plan=progress.plan)
     except EdureportError as exc:
         progress.close()
         log(str(exc), echo=False)
         fh.close()
         _fail(exc, 200)
-        sys.exit(EXIT_BAD_INPUT)
     progress.close()
     failed = summary.failed
     counts = {s: sum(r.status == s for r in summary.results) for s in STATUS}

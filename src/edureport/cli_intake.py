@@ -13,12 +13,12 @@ from .tables import TABLES
 
 
 @click.command("template")
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
 @click.option("--township", required=True, help="苏木镇名称")
 @click.option("--period", required=True, help="报送月份 YYYY-MM")
-@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--plan", "plan_file", type=click.Path(path_type=Path), default=None,
               help="工作要点文件，默认 params/ 中最新的 plan-*.yaml")
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
               help="数据文件夹（取学校名录），默认 data/demo")
 def template_cmd(out: Path, township: str, period: str, plan_file: Path | None, data_dir: Path | None) -> None:
     """生成一个苏木镇一个月的 Excel 填报表 OUT（.xlsx）。"""
@@ -39,23 +39,31 @@ def template_cmd(out: Path, township: str, period: str, plan_file: Path | None, 
 
 @click.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
               help="要合并到的数据文件夹，默认 data/demo")
-@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--plan", "plan_file", type=click.Path(path_type=Path), default=None,
               help="工作要点文件，默认 params/ 中最新的 plan-*.yaml")
 @click.option("--township", default="", help="只接受这个苏木镇的填报表")
 @click.option("--period", default="", help="只接受这个月份（YYYY-MM）的填报表")
-@click.option("--dry-run", is_flag=True, help="只显示将新增、替换、删除哪些行，不写入")
+@click.option("--dry-run", is_flag=True, help="只显示将新增、替换、删除哪些行，不写入（不修改任何文件）")
+@click.option("--no-wait", is_flag=True, help="另一个导入正在进行时立即退出（退出码 3），而不是排队等待")
 def import_cmd(files: tuple[Path, ...], data_dir: Path | None, plan_file: Path | None, township: str, period: str,
-               dry_run: bool) -> None:
-    """把填好的填报表（或按数据格式整理的 CSV/XLSX 表）校验后合并到数据文件夹：有任何错误则什么都不写。"""
+               dry_run: bool, no_wait: bool) -> None:
+    """把填好的填报表（或按数据格式整理的 CSV/XLSX 表）校验后合并到数据文件夹：有任何错误则什么都不写。
+
+    同一数据文件夹同时只进行一个导入，其他导入排队；导入被中途打断（包括断电、kill -9）时，数据保持导入前或导入后的完整状态。"""
     from .cli import _fail, _plan
+    from .datafolder import WAIT_SECONDS
     from .intake_import import import_files
     from .paths import demo_data_dir
 
+    def waiting() -> None:
+        click.echo("另一个导入或构建正在读写该数据文件夹，排队等待……", err=True)
+
     try:
         summary = import_files(list(files), data_dir or demo_data_dir(), _plan(plan_file), dry_run=dry_run,
-                               township=township, period=period)
+                               township=township, period=period, wait=0 if no_wait else WAIT_SECONDS,
+                               on_wait=waiting)
     except EdureportError as exc:
         _fail(exc, 200)
     for p in summary.warnings:

@@ -78,6 +78,10 @@ class DataValidationError(ProblemsError):
     title = "数据校验未通过"
 
 
+class LockedError(EdureportError):
+    """Another build or import holds what this command needs (exit code 3)."""
+
+
 class UnknownKindError(EdureportError, KeyError):
     """An indicator kind (or other registry key) that nobody registered."""
 

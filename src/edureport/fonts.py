@@ -9,11 +9,13 @@ glyph set so rebuilding a report does not subset again.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import io
 from pathlib import Path
 
+from . import cachefile
 from .errors import EdureportError
 from .paths import cache_dir
 
@@ -22,7 +24,7 @@ FACES = {  # CSS family name → file shipped by mplfonts
     "Noto Sans CJK SC": "NotoSansCJKsc-Regular.otf",
 }
 SERIF, SANS = "Noto Serif CJK SC", "Noto Sans CJK SC"
-SUBSET_FORMAT = 3  # bump when subsetting options change
+SUBSET_FORMAT = 4  # bump when subsetting options change (4: verified cache envelopes)
 
 
 class FontMissingError(EdureportError):
@@ -65,8 +67,9 @@ def subset_font(family: str, text: str) -> bytes:
     chars = "".join(sorted(set(text) | {chr(c) for c in range(0x20, 0x7F)}))
     key = hashlib.sha256(f"{SUBSET_FORMAT}|{family}|{chars}".encode()).hexdigest()[:32]
     target = cache_dir() / "fonts" / f"{key}.otf"
-    if target.is_file():
-        return target.read_bytes()
+    cached = cachefile.read(target)  # verified: a truncated subset would embed a broken font
+    if cached is not None:
+        return cached
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
@@ -83,10 +86,8 @@ def subset_font(family: str, text: str) -> bytes:
     buf = io.BytesIO()
     font.save(buf)
     data = buf.getvalue()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".{hashlib.sha256(data).hexdigest()[:8]}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(target)
+    with contextlib.suppress(OSError):  # an unwritable cache costs time, not the font
+        cachefile.write(target, data)
     return data
 
 

@@ -90,16 +90,17 @@ def job_key(job: Job, ds: DataSet, *, common: dict[str, Any], notebook: Path,
         data["shown"] = shown_results
     else:
         data = {"all": ds.fingerprint}
-    params = {**{k: v for k, v in common.items() if k not in ("data_dir",)}, **job.parameters}
+    # Where the data live and the whole data set's fingerprint are not what a report shows: its own rows are.
+    params = {**{k: v for k, v in common.items() if k not in ("data_dir", "data_fingerprint")}, **job.parameters}
     payload = {"job": job.key, "params": params, "notebook": file_sha256(notebook), "plan": plan.sha256,
                "code": code_fingerprint(), "data": data, "commentary": _commentary_digest(common, plan.year)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def _commentary_digest(common: dict[str, Any], year: int) -> str:
-    from .paths import commentary_file, resolve
+    from .paths import commentary_file
 
-    path = resolve(common["commentary_file"]) if common.get("commentary_file") else commentary_file(year)
+    path = Path(common["commentary_file"]) if common.get("commentary_file") else commentary_file(year)
     return file_sha256(path) if Path(path).is_file() else ""
 
 

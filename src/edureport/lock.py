@@ -11,16 +11,19 @@ import json
 import os
 from pathlib import Path
 
-from .errors import EdureportError
+from .errors import LockedError
 
 
-class BuildLockedError(EdureportError):
+class BuildLockedError(LockedError):
     """Another build is using the same output folder."""
+
+
+LOCK_FILE = ".edureport-build.lock"
 
 
 class BuildLock:
     def __init__(self, folder: str | Path):
-        self.path = Path(folder) / ".edureport-build.lock"
+        self.path = Path(folder) / LOCK_FILE
         self._fh = None
 
     def acquire(self, wait: bool = False) -> BuildLock:

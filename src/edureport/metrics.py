@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .asof import as_of_date
 from .errors import UnknownEntityError
 from .kinds import Scope, get_kind
 from .kinds.base import fmt_num
@@ -74,6 +75,7 @@ def compute(data: DataSet, as_of: dt.date, level: str = "banner", entity: str = 
             indicators: list[Indicator] | None = None) -> list[IndicatorResult]:
     """Every applicable indicator's result in one place on one date (plan order)."""
     plan = data.plan
+    as_of = as_of_date(plan, as_of)  # a date outside the plan year is refused, not computed into nonsense
     index = scope_index(data)
     name = _entity_name(data, level, entity, index.township_names)
     cut = cutoff_period(as_of)

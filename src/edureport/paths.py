@@ -7,9 +7,13 @@ with ``EDUREPORT_CACHE_DIR``.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+
+from .errors import EdureportError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -96,3 +100,43 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class OutputError(EdureportError):
+    """An output file or folder cannot be written: read-only, full, or the wrong kind of file in its place."""
+
+
+_WHY = {errno.ENOSPC: "磁盘已满", errno.EDQUOT: "超出磁盘配额", errno.EROFS: "文件系统只读", errno.EACCES: "没有写权限",
+        errno.EPERM: "没有写权限", errno.EISDIR: "那里是一个文件夹", errno.ENOTDIR: "路径中有一个同名的文件",
+        errno.EEXIST: "已存在同名的文件", errno.ENAMETOOLONG: "文件名过长"}
+
+
+def output_error(path: Path, exc: OSError) -> OutputError:
+    """The Chinese message for an OSError while writing ``path``."""
+    return OutputError(f"无法写入 {path}：{_WHY.get(exc.errno or 0, exc.strerror or type(exc).__name__)}")
+
+
+def check_output(folder: Path, *, files: Iterable[Path] = (), folders: Iterable[Path] = ()) -> None:
+    """Before a command writes anything: every folder it will write into is (or can be made) a folder,
+    every file it will replace is not a folder, and a small file can be written and removed — so a
+    read-only or full output folder, or an ``index.html`` that is a folder, is one message up front
+    instead of a traceback halfway. Raises ``OutputError`` listing every conflict."""
+    problems = []
+    for d in (folder, *folders):
+        blocker = next((p for p in (d, *d.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            problems.append(f"{blocker} 应为文件夹，但是一个文件")
+    for f in files:
+        if f.exists() and not f.is_file():
+            problems.append(f"{f} 应为文件，但是一个文件夹或其他类型")
+    if problems:
+        raise OutputError("无法写入输出文件夹：" + "；".join(dict.fromkeys(problems)))
+    try:
+        for d in (folder, *folders):
+            d.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".edureport-probe-") as fh:
+            fh.write(b"\0" * 65536)  # a nearly full disk fails here, not in the middle of a build
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise output_error(Path(exc.filename) if exc.filename else folder, exc) from None

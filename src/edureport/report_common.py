@@ -13,6 +13,7 @@ from importlib.metadata import version
 
 import pandas as pd
 
+from .asof import as_of_date
 from .commentary import Commentary, load_commentary
 from .htmlkit import Block, Numbering, esc, table
 from .kinds.project import project_table
@@ -22,7 +23,7 @@ from .paths import commentary_file, resolve
 from .plan import Plan, load_plan
 from .results_cache import BANNER, place_rows, results_of, shared_table
 from .status import Status
-from .store import DataSet, load_data, load_subset
+from .store import DataSet, load_snapshot, load_subset
 
 
 @dataclass
@@ -40,12 +41,16 @@ class ReportContext:
 
     @classmethod
     def load(cls, kind: str, *, plan_file: str, data_dir: str, as_of: str, commentary: str = "",
-             township: str = "", section: str = "") -> ReportContext:
+             township: str = "", section: str = "", data_fingerprint: str = "") -> ReportContext:
+        """``data_fingerprint`` (set by ``edureport build``) pins the data snapshot the build started from."""
         plan = load_plan(resolve(plan_file))
-        when = dt.date.fromisoformat(as_of) if as_of else plan.end
+        when = as_of_date(plan, as_of)
         data_path = resolve(data_dir)
-        data = load_subset(data_path, plan, township=township or None, section=section or None) \
-            if (township or section) else load_data(data_path, plan)
+        if township or section:
+            data = load_subset(data_path, plan, township=township or None, section=section or None,
+                               fingerprint=data_fingerprint)
+        else:
+            data = load_snapshot(data_path, plan, data_fingerprint)
         notes = load_commentary(resolve(commentary) if commentary else commentary_file(plan.year), plan)
         if kind == "section":
             title = f"第{plan.section(section).number}部分进展报告"
@@ -74,7 +79,7 @@ class ReportContext:
         """Every row of the data (only read when the shared results are not cached yet)."""
         if not self.data.is_subset:
             return self.data
-        return load_data(self.data.data_dir, self.plan)
+        return load_snapshot(self.data.data_dir, self.plan, self.data.fingerprint)
 
     @functools.cached_property
     def _table(self) -> pd.DataFrame:

@@ -10,15 +10,18 @@ report then reads that table, whose size does not depend on how many rows the da
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import io
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
+from . import cachefile
 from .metrics import IndicatorResult, compute
-from .paths import cache_dir, write_atomic
+from .paths import cache_dir
 from .status import Status
 from .store import DataSet
 
@@ -44,13 +47,15 @@ def shared_table(data: DataSet, as_of: dt.date,
     frame: making 46,000 result objects for 600 townships cost 0.12 s per report.
     """
     path = results_file(data, as_of)
-    if path is not None and path.is_file():
-        try:
-            frame = pd.read_parquet(path)
-            if set(FIELDS) <= set(frame.columns):
-                return frame
-        except (OSError, ValueError):
-            pass  # unreadable (e.g. truncated by a full disk): compute again
+    if path is not None:
+        payload = cachefile.read(path)  # verified: a damaged table is computed again (one warning line)
+        if payload is not None:
+            try:
+                frame = pd.read_parquet(io.BytesIO(payload))
+                if set(FIELDS) <= set(frame.columns):
+                    return frame
+            except (OSError, ValueError):
+                pass
     if data.is_subset:
         if whole is None:
             raise ValueError("shared_table: a subset needs ``whole`` to compute the shared results")
@@ -60,7 +65,8 @@ def shared_table(data: DataSet, as_of: dt.date,
         out += compute(data, as_of, "township", town)
     frame = _frame(out)
     if path is not None:
-        write_atomic(path, frame.to_parquet(index=False))
+        with contextlib.suppress(OSError):  # an unwritable cache costs time, not the result
+            cachefile.write(path, frame.to_parquet(index=False))
     return frame
 
 

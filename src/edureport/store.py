@@ -8,8 +8,10 @@ to read only their township or section.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -20,14 +22,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import __version__
-from .paths import cache_dir, write_atomic
+from . import __version__, cachefile, datafolder
+from .errors import DataValidationError, EdureportError, Problem
+from .paths import cache_dir
 from .plan import Plan
 from .tables import TABLES
 
-CACHE_FORMAT = 2  # 2: rows sorted by township, township stored as text
+CACHE_FORMAT = 3  # 2: rows sorted by township, township stored as text; 3: verified envelopes (cachefile)
 FRAMES = ("townships", "schools", "observations", "baselines", "projects", "activities")
 CATEGORICAL = ("indicator_id", "entity", "school_id", "township")
 BY_TOWNSHIP = ("observations", "baselines", "projects", "activities")
@@ -35,6 +39,8 @@ BY_TOWNSHIP = ("observations", "baselines", "projects", "activities")
 # text (min/max statistics; a dictionary column gets none that pyarrow can use), reading one township
 # of 10⁷ rows skips all other row groups: 0.30 s → 0.01 s.
 ROW_GROUP = 65_536
+log = logging.getLogger("edureport")
+FRESH_NS = 2_000_000_000  # a file changed this recently is not remembered (see ``file_digest``)
 
 
 @dataclass
@@ -47,6 +53,7 @@ class DataSet:
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     warnings: pd.DataFrame = field(default_factory=pd.DataFrame)
     is_subset: bool = False  # one township's or section's rows only (see ``load_subset``)
+    sources: dict[str, str] = field(default_factory=dict)  # input file name → SHA-256 of what was read
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         frames = self.__dict__.get("frames", {})
@@ -72,32 +79,47 @@ def input_files(data_dir: Path) -> list[Path]:
 def fingerprint(data_dir: str | Path, plan: Plan, *, remember: bool = True) -> str:
     """SHA-256 over the plan, every input file (name and content digest) and the package/cache versions.
     ``remember=False`` (``edureport validate``) writes nothing, not even file digests."""
+    return _fingerprint(plan, _sources(Path(data_dir), remember))
+
+
+def _sources(data_dir: Path, remember: bool) -> dict[str, str]:
+    return {p.name: file_digest(p, remember=remember) for p in input_files(data_dir)}
+
+
+def _fingerprint(plan: Plan, sources: dict[str, str]) -> str:
     h = hashlib.sha256(f"edureport {__version__} cache {CACHE_FORMAT}\n".encode())
     h.update(f"plan {plan.sha256}\n".encode())
-    for path in input_files(Path(data_dir)):
-        h.update(f"{path.name} {file_digest(path, remember=remember)}\n".encode())
+    for name, digest in sorted(sources.items()):
+        h.update(f"{name} {digest}\n".encode())
     return h.hexdigest()
 
 
 def file_digest(path: Path, *, remember: bool = True) -> str:
-    """SHA-256 of a file's bytes, remembered under the cache folder by path, size, mtime and inode.
+    """SHA-256 of a file's bytes, remembered under the cache folder by path, device, inode, size, mtime
+    and ctime.
 
     Every report checks the data fingerprint when it loads its subset; re-reading 700 MB of CSV for
-    that took 0.3 s per report at 10⁷ rows. A file written in the last two seconds is hashed but not
-    remembered (its mtime could still change within the same clock tick), as git does for its index.
+    that took 0.3 s per report at 10⁷ rows. The ctime is in the key because anyone can set a file's
+    mtime back (``touch -d``, ``cp -p``, a same-size edit with the old mtime restored) but nobody can set
+    its ctime: any write or chmod moves it. A file changed in the last two seconds is hashed but not
+    remembered (its times could still repeat within the same clock tick), as git does for its index.
+    The remembered digest is a verified cache file (``cachefile``): a damaged one is hashed again.
     """
     st = path.stat()
-    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
+    key = f"{path.resolve()}|{st.st_dev}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}"
     memo = cache_dir() / "digests" / hashlib.sha256(key.encode()).hexdigest()[:32]
-    try:
-        return memo.read_text(encoding="ascii")
-    except OSError:
-        pass
+    stored = cachefile.read(memo, warn=False)
+    if stored is not None and stored.startswith(f"{key}\n".encode()):
+        digest = stored[len(key) + 1:].decode("ascii", "replace")
+        if len(digest) == 64 and all(c in "0123456789abcdef" for c in digest):
+            return digest
     digest = file_sha256(path)
     after = path.stat()
-    if remember and (after.st_size, after.st_mtime_ns) == (st.st_size, st.st_mtime_ns) and \
-            st.st_mtime_ns < time.time_ns() - 2_000_000_000:
-        write_atomic(memo, digest)
+    fresh = max(st.st_mtime_ns, st.st_ctime_ns) >= time.time_ns() - FRESH_NS
+    same = (after.st_size, after.st_mtime_ns, after.st_ctime_ns) == (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if remember and same and not fresh:
+        with contextlib.suppress(OSError):  # an unwritable cache only costs the hashing next time
+            cachefile.write(memo, f"{key}\n{digest}".encode("ascii", "backslashreplace"))
     return digest
 
 
@@ -110,83 +132,156 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+class SnapshotGoneError(EdureportError):
+    """The data a build started from are no longer cached, and the data folder has changed since."""
+
+
+def missing_folder(data_dir: Path) -> DataValidationError:
+    """The error for a data folder that is not there, naming the path as given and as resolved."""
+    shown = str(data_dir) if str(data_dir) == str(data_dir.absolute()) else f"{data_dir}（{data_dir.absolute()}）"
+    what = "不是文件夹" if data_dir.exists() else "不存在"
+    return DataValidationError([Problem(shown, message=f"数据文件夹{what}")])
+
+
 def load_data(data_dir: str | Path, plan: Plan, *, use_cache: bool = True) -> DataSet:
-    """Validated tables of a data folder; raises ``DataValidationError`` listing every problem."""
+    """Validated tables of a data folder; raises ``DataValidationError`` listing every problem.
+
+    The folder is read under its shared lock (``datafolder.reading``): an import waits, and an import
+    that was interrupted is finished first, so the tables are the old data or the new, never a mix.
+    ``use_cache=False`` (``edureport validate``) neither reads nor writes the cache.
+    """
     from .validate import validate_dir
 
     data_dir = Path(data_dir)
-    key = fingerprint(data_dir, plan, remember=use_cache) if data_dir.is_dir() else ""
-    target = cache_dir() / key
-    if use_cache and key and (target / "meta.json").is_file():
-        return _read_cache(target, plan, data_dir, key)
-    frames = validate_dir(data_dir, plan)
+    if not data_dir.is_dir():
+        raise missing_folder(data_dir)
+    with datafolder.reading(data_dir):
+        sources = _sources(data_dir, use_cache)
+        key = _fingerprint(plan, sources)
+        target = cache_dir() / key
+        if use_cache:
+            cached = _read_cache(target, plan, data_dir, key)
+            if cached is not None:
+                return cached
+        frames = validate_dir(data_dir, plan)
     warnings = frames.pop("warnings")
     for name in ("observations", "baselines"):
         for col in CATEGORICAL:
             frames[name][col] = _text_category(frames[name][col])
     for name in BY_TOWNSHIP:  # the order the cache keeps, so a fresh load and a cached one are equal
         frames[name] = frames[name].sort_values("township", kind="stable", ignore_index=True)
-    ds = DataSet(plan, str(data_dir), key, frames, warnings)
+    ds = DataSet(plan, str(data_dir), key, frames, warnings, sources=sources)
     if use_cache:
         _write_cache(target, ds)
     return ds
 
 
 def load_subset(data_dir: str | Path, plan: Plan, *, township: str | None = None,
-                section: str | None = None) -> DataSet:
+                section: str | None = None, fingerprint: str = "") -> DataSet:
     """Only what one report needs: one township's rows and/or one section's indicators.
 
     Reads the Parquet cache with row filters, so the cost follows the subset, not the whole data.
+    ``fingerprint`` names the snapshot a build started from: the report then reads exactly those data,
+    whatever has been imported into the folder since (``edureport build`` passes it).
     """
-    full = cache_dir() / fingerprint(data_dir, plan)
-    if not (full / "meta.json").is_file():
-        load_data(data_dir, plan)
     ids = [i.id for i in plan.indicators_in(section)] if section else None
     tasks = [t.id for t in plan.tasks_in(section)] if section else None
-    frames: dict[str, pd.DataFrame] = {}
-    for name in FRAMES:
-        filters: list[tuple] = []
-        if township and name in ("observations", "baselines", "activities", "projects"):
-            filters.append(("township", "in", [township, ""]))
-        if ids is not None and name in ("observations", "baselines"):
-            filters.append(("indicator_id", "in", ids))
-        if tasks is not None and name == "activities":
-            filters.append(("task", "in", tasks))
-        frames[name] = _categories(name, pq.read_table(full / f"{name}.parquet", filters=filters or None).to_pandas())
+    filters: dict[str, list[tuple]] = {name: [] for name in FRAMES}
+    for name in ("observations", "baselines", "activities", "projects"):
+        if township:
+            filters[name].append(("township", "in", [township, ""]))
+    if ids is not None:
+        filters["observations"].append(("indicator_id", "in", ids))
+        filters["baselines"].append(("indicator_id", "in", ids))
+    if tasks is not None:
+        filters["activities"].append(("task", "in", tasks))
     # The registry (schools, townships) stays whole: targets shared by number of units need the totals.
-    meta = json.loads((full / "meta.json").read_text(encoding="utf-8"))
-    return DataSet(plan, str(data_dir), meta["fingerprint"], frames, pd.DataFrame(meta.get("warnings", [])),
-                   is_subset=True)
+    return load_snapshot(data_dir, plan, fingerprint, filters)
+
+
+def load_snapshot(data_dir: str | Path, plan: Plan, fingerprint: str = "",
+                  filters: dict[str, list[tuple]] | None = None) -> DataSet:
+    """The data set with this fingerprint (default: the folder's current one), read from the verified
+    cache; a missing or damaged cache entry is rebuilt from the folder if the folder still holds
+    those data, otherwise ``SnapshotGoneError``."""
+    data_dir = Path(data_dir)
+    if not fingerprint:
+        if not data_dir.is_dir():
+            raise missing_folder(data_dir)
+        with datafolder.reading(data_dir):
+            fingerprint = _fingerprint(plan, _sources(data_dir, True))
+    cached = _read_cache(cache_dir() / fingerprint, plan, data_dir, fingerprint, filters)
+    if cached is not None:
+        return cached
+    whole = load_data(data_dir, plan)  # validates the folder again and stores it
+    if whole.fingerprint != fingerprint:
+        raise SnapshotGoneError(f"构建开始时的数据（指纹 {fingerprint[:12]}）已不在缓存中，而数据文件夹 {data_dir} "
+                                f"此后已经改变（现在的指纹 {whole.fingerprint[:12]}）；请重新运行 edureport build")
+    cached = _read_cache(cache_dir() / fingerprint, plan, data_dir, fingerprint, filters)
+    return cached if cached is not None else whole  # an unwritable cache: the whole data, read just now
 
 
 def _write_cache(target: Path, ds: DataSet) -> None:
-    """Write to a temporary folder and rename: a half-written cache is never visible."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+    """Write to a temporary folder and rename: a half-written cache is never visible. An unwritable
+    cache folder only costs speed (one warning), never the result."""
+    tmp: Path | None = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
         for name in FRAMES:
             frame = ds.frames[name]
             if "township" in frame and isinstance(frame["township"].dtype, pd.CategoricalDtype):
                 frame = frame.assign(township=frame["township"].astype(str))
-            frame.to_parquet(tmp / f"{name}.parquet", index=False, row_group_size=ROW_GROUP)
+            cachefile.write(tmp / f"{name}.parquet", frame.to_parquet(None, index=False, row_group_size=ROW_GROUP))
         meta = {"fingerprint": ds.fingerprint, "data_dir": ds.data_dir, "plan": ds.plan.sha256,
-                "version": __version__, "warnings": ds.warnings.to_dict("records")}
-        (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, default=str), encoding="utf-8")
-        if target.exists() and not (target / "meta.json").is_file():
-            shutil.rmtree(target, ignore_errors=True)  # left by a writer that was killed
+                "version": __version__, "sources": ds.sources, "warnings": ds.warnings.to_dict("records")}
+        cachefile.write(tmp / "meta.json", json.dumps(meta, ensure_ascii=False, default=str).encode("utf-8"))
+        if target.exists():  # damaged or incomplete (a good entry is read, not written again): set it aside
+            trash = target.with_name(f".trash-{os.getpid()}-{target.name}")
+            with contextlib.suppress(OSError):
+                os.replace(target, trash)
+            shutil.rmtree(trash, ignore_errors=True)
         try:
             os.replace(tmp, target)
-        except OSError:  # another process won the race; its copy is identical
+            tmp = None
+        except OSError:  # another process stored the same data first; its copy is identical
+            pass
+    except OSError as exc:
+        log.warning("无法写入缓存文件夹 %s（%s），本次不使用缓存", target.parent, exc.strerror or exc)
+    finally:
+        if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
-def _read_cache(target: Path, plan: Plan, data_dir: Path, key: str) -> DataSet:
-    frames = {name: _categories(name, pd.read_parquet(target / f"{name}.parquet")) for name in FRAMES}
-    meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
-    return DataSet(plan, str(data_dir), key, frames, pd.DataFrame(meta.get("warnings", [])))
+def _read_cache(target: Path, plan: Plan, data_dir: Path, key: str,
+                filters: dict[str, list[tuple]] | None = None) -> DataSet | None:
+    """The cached data set, every file verified (``cachefile``); None when there is none or any part of
+    it is missing or damaged (then with one warning line: the caller rebuilds it from the source)."""
+    if not target.exists():
+        return None
+    meta_bytes = cachefile.read(target / "meta.json")
+    if meta_bytes is None:
+        if not (target / "meta.json").exists() and any(target.glob("*.parquet")):
+            cachefile.warn_damaged(target / "meta.json", "文件缺失")  # (a damaged one was warned about already)
+        return None
+    frames: dict[str, pd.DataFrame] = {}
+    try:
+        meta = json.loads(meta_bytes.decode("utf-8"))
+        for name in FRAMES:
+            path = target / f"{name}.parquet"
+            payload = cachefile.read(path)
+            if payload is None:
+                if not path.exists():
+                    cachefile.warn_damaged(path, "文件缺失")
+                return None
+            wanted = (filters or {}).get(name) or None
+            table = pq.read_table(pa.BufferReader(payload), filters=wanted)
+            frames[name] = _categories(name, table.to_pandas())
+    except (ValueError, KeyError, TypeError, pa.ArrowException) as exc:  # verified bytes that still do not parse
+        cachefile.warn_damaged(target, type(exc).__name__)
+        return None
+    return DataSet(plan, str(data_dir), key, frames, pd.DataFrame(meta.get("warnings", [])),
+                   is_subset=filters is not None, sources=meta.get("sources", {}))
 
 
 def _text_category(column: pd.Series) -> pd.Series:

@@ -101,8 +101,11 @@ class Checker:
         return values
 
 
-def validate_dir(data_dir: str | Path, plan: Plan) -> dict[str, pd.DataFrame]:
-    """Read and check every table of a data folder; return clean tables or raise with all problems."""
+def validate_dir(data_dir: str | Path, plan: Plan, *, replaced: dict[Path, Path] | None = None) -> dict[str, pd.DataFrame]:
+    """Read and check every table of a data folder; return clean tables or raise with all problems.
+
+    ``replaced`` maps files of the folder to new versions to read in their place (``import`` checks the
+    merged folder before anything in it changes); problems still name the folder's file."""
     from .validate_tables import check_activities, check_observation_pieces, check_projects, check_registry
 
     data_dir = Path(data_dir)
@@ -111,18 +114,27 @@ def validate_dir(data_dir: str | Path, plan: Plan) -> dict[str, pd.DataFrame]:
         raise DataValidationError([Problem(str(data_dir), message="数据文件夹不存在")])
     paths: dict[str, Path | None] = {}
     raws: dict[str, RawTable | None] = {}
+
+    def source(path: Path) -> Path:
+        return (replaced or {}).get(path.resolve() if path.is_symlink() else path, path)
+
+    def locate(table) -> tuple[Path | None, list[Problem]]:
+        path, problems = find_file(data_dir, table)
+        new = [p for p in replaced or {} if p.parent == data_dir and p.stem in (table.name, table.label)]
+        return (new[0], []) if path is None and new else (path, problems)
+
     for name, table in TABLES.items():
-        paths[name], problems = find_file(data_dir, table)
+        paths[name], problems = locate(table)
         checker.problems += problems
         raws[name] = None
         if paths[name] is not None and name not in PIECEWISE:
-            raws[name], problems = read_table(paths[name], table)
+            raws[name], problems = read_table(source(paths[name]), table, paths[name].name)
             checker.problems += problems
     out: dict[str, pd.DataFrame] = {}
     out["townships"], out["schools"] = check_registry(checker, raws["townships"], raws["schools"])
     for name in PIECEWISE:  # the big ones, read and checked a piece at a time
         path = paths[name]
-        pieces = read_table_chunks(path, TABLES[name], rows=CHUNK_ROWS) if path is not None else []
+        pieces = read_table_chunks(source(path), TABLES[name], path.name, rows=CHUNK_ROWS) if path is not None else []
         out[name] = check_observation_pieces(checker, pieces, out, baseline=name == "baselines")
     out["projects"] = check_projects(checker, raws["projects"], out)
     out["activities"] = check_activities(checker, raws["activities"], out)

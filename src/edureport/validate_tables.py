@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
+from .csvsafe import restore
 from .errors import Problem
 from .normalize import clean_text, is_blank, lookup, parse_flag, parse_number, plain_text
 from .readers import RawTable
@@ -227,4 +228,4 @@ def check_activities(ck: Checker, raw: RawTable | None, reg: dict[str, pd.DataFr
     section = task.map(lambda t: plan.task(int(t)).section if pd.notna(t) and plan.has("task", int(t)) else "")
     return pd.DataFrame({"date": date, "task": task, "section": section,
                          "township": town.where(town.ne(""), sch_town.fillna("")), "school_id": school,
-                         "title": plain_text(f["title"]), "participants": participants})[cols]
+                         "title": plain_text(f["title"]).map(restore), "participants": participants})[cols]
