@@ -50,11 +50,21 @@ def notebooks_dir() -> Path:
     return Path(env) if env else project_root() / "notebooks"
 
 
+def literal_path(path: Path) -> str:
+    """A path as papermill must be given it to use it as it is.
+
+    papermill formats its input and output paths with the parameters (``path.format(**parameters)``,
+    papermill/parameterize.py ``parameterize_path``), so "{data_dir[0]}" in a folder or file name would
+    be replaced by a parameter's characters and the notebook written elsewhere. Doubled braces are
+    literal braces to ``str.format``."""
+    return str(path).replace("{", "{{").replace("}", "}}")
+
+
 def check_parameters(notebook: Path, parameters: dict[str, Any]) -> None:
     """Refuse names the ``parameters`` cell does not declare and values of another type."""
     import papermill
 
-    declared = papermill.inspect_notebook(str(notebook))
+    declared = papermill.inspect_notebook(literal_path(notebook))
     problems = []
     for name, value in parameters.items():
         if name not in declared:
@@ -83,8 +93,8 @@ def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: st
     scratch = files["ipynb"].with_name(f".{job.stem}.running.ipynb")
     try:
         nb = papermill.execute_notebook(
-            str(source), str(scratch), parameters=params, cwd=str(notebooks_dir()), progress_bar=False,
-            log_output=False, request_save_on_cell_execute=False, execution_timeout=timeout,
+            literal_path(source), literal_path(scratch), parameters=params, cwd=str(notebooks_dir()),
+            progress_bar=False, log_output=False, request_save_on_cell_execute=False, execution_timeout=timeout,
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # no transport warnings in cron logs
         )
     except PapermillExecutionError as exc:

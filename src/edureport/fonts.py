@@ -60,6 +60,10 @@ def setup_matplotlib() -> None:
     rcParams["svg.fonttype"] = "none"  # labels as text, drawn with the report's embedded font subset
     rcParams["svg.hashsalt"] = "edureport"  # stable element ids
     rcParams["path.simplify"] = True
+    # Labels are data (unit names, indicator names): "$\\sqrt$镇" is text, not mathtext to typeset (which
+    # failed the report on a parse error). Every Text made afterwards — tick labels, ax.text, annotate,
+    # legend entries, titles — takes its default from here.
+    rcParams["text.parse_math"] = False
 
 
 def subset_font(family: str, text: str) -> bytes:

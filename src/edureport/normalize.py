@@ -1,4 +1,5 @@
-"""Tolerant parsing of what Chinese Excel users type: ４０, 40％, 1,234, 2023年6月, Excel serial dates.
+"""Tolerant parsing of what Chinese Excel users type: ４０, 40％, 1,234, 2023年6月, Excel serial dates;
+and the rules for names and free text (``name_problem``, ``free_text_problem``).
 
 Every parser takes a column and returns (parsed values, mask of cells that could not be parsed).
 Parsing works on the *distinct* values of a column and maps back, so a ten-million-row table with a
@@ -22,6 +23,21 @@ _PERIOD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:\s*[-/.]\s*\d{1,
 _PERIOD_COMPACT = re.compile(r"^(\d{4})(\d{2})$")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?$")
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+# Names of townships and schools, and codes, reach file names, chart labels, CSV files and Excel forms:
+# no invisible characters (controls, zero-width and direction marks, line/paragraph separators), no "/"
+# (a name with path parts), no leading formula character (OWASP CSV injection: = + - @), at most NAME_MAX
+# characters. A backslash is allowed: "$\\sqrt{2}$" is data like any other, and no file name ever holds
+# a name's backslash or slash (``reports.name_stem`` replaces both).
+# The longest name in the demo registry has 12 characters (乌兰陶勒盖镇蒙古族幼儿园); 50 leaves room, and
+# 50 Chinese characters (150 UTF-8 bytes) still make a readable report file name (``reports.name_stem``).
+# Free text allows 500: the demo's longest 活动名称 has 24 characters.
+NAME_MAX = 50
+NAME_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # Unicode general categories
+FORMULA_START = ("=", "+", "-", "@")
+# Free text (活动名称, 备注): tab and line breaks are allowed; other C0 controls, DEL and C1 controls are
+# not (a NUL or an escape sequence is never typed on purpose, and a terminal would act on it).
+FREE_TEXT_MAX = 500
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 TRUE_WORDS = {"1", "是", "已完成", "完成", "√", "y", "yes", "true"}
 FALSE_WORDS = {"0", "否", "未完成", "×", "n", "no", "false"}
 
@@ -46,13 +62,55 @@ def clean_text(series: pd.Series) -> pd.Series:
 
 
 def plain_text(series: pd.Series) -> pd.Series:
-    """Names and free text: surrounding spaces removed, characters kept (（东校区） stays full-width)."""
+    """Names and free text: surrounding spaces removed, characters kept (（东校区） stays full-width) but
+    composed (NFC), so the same name typed as "Ö" or as "O" + combining diaeresis is one name."""
     def strip(value: Any) -> str:
         if value is None or (isinstance(value, float) and pd.isna(value)):
             return ""
-        return str(value).strip().strip("\u3000")
+        return unicodedata.normalize("NFC", str(value)).strip().strip("\u3000")
 
     return _map_unique(series, strip, missing="")
+
+
+def explain(series: pd.Series, rule: Callable[[str], str | None]) -> pd.Series:
+    """``rule`` of each distinct non-blank cell (as text): why it is refused, or None."""
+    return _map_unique(series, lambda v: rule(str(v)), missing=None)
+
+
+def printable(value: str) -> str:
+    """A value as it can be printed on one line: invisible characters escaped (\\x00, \\n, \\u200b)."""
+    return "".join(c.encode("unicode_escape").decode("ascii") if unicodedata.category(c) in NAME_INVISIBLE
+                   else c for c in value)
+
+
+def _codes(chars: set[str]) -> str:
+    return "、".join(f"U+{ord(c):04X}" for c in sorted(chars)[:3]) + ("等" if len(chars) > 3 else "")
+
+
+def name_problem(value: str) -> str | None:
+    """Why a township/school name or a code cannot be used, or None (see the constants above)."""
+    why = []
+    invisible = {c for c in value if unicodedata.category(c) in NAME_INVISIBLE}
+    if invisible:
+        why.append(f"含有控制字符或不可见字符（{_codes(invisible)}），名称中不能有制表符、换行或零宽字符")
+    if "/" in value:
+        why.append("不能含有“/”（名称不能带路径）")
+    if value.startswith(FORMULA_START):
+        why.append(f"不能以 {' '.join(FORMULA_START)} 开头（Excel 会把它当作公式）")
+    if len(value) > NAME_MAX:
+        why.append(f"过长（{len(value)}个字符），最多{NAME_MAX}个字符")
+    return "；".join(why) or None
+
+
+def free_text_problem(value: str) -> str | None:
+    """Why a free-text cell (活动名称, 备注) cannot be used, or None."""
+    why = []
+    controls = set(_TEXT_CONTROL.findall(value))
+    if controls:
+        why.append(f"含有控制字符（{_codes(controls)}），文字中只允许制表符和换行")
+    if len(value) > FREE_TEXT_MAX:
+        why.append(f"过长（{len(value)}个字符），最多{FREE_TEXT_MAX}个字符")
+    return "；".join(why) or None
 
 
 def lookup(series: pd.Series, mapping: Mapping[Any, Any]) -> pd.Series:

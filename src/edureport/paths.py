@@ -79,10 +79,28 @@ def report_dir(out: str | Path, year: int, as_of: str) -> Path:
     return Path(out) / str(year) / as_of
 
 
+class OutsideOutputError(EdureportError):
+    """A report file name that is not a plain file name inside the output folder."""
+
+
 def report_files(out: str | Path, year: int, as_of: str, stem: str) -> dict[str, Path]:
+    """The HTML, PDF and executed notebook of one report. ``stem`` must be one plain file name (see
+    ``reports.name_stem``) and every path must stay inside ``out``; otherwise ``OutsideOutputError``.
+
+    Checked on the spelled path (made absolute, "." and ".." removed), not on symlinks resolved: an
+    administrator may link ``html/`` to another disk, and the atomic writer replaces a link placed at a
+    report's own path instead of writing through it."""
+    if (not stem or stem in (".", "..") or any(c in stem for c in "/\\\0")
+            or any(ord(c) < 0x20 for c in stem)):
+        raise OutsideOutputError(f"报告文件名 {stem!r} 不是一个普通的文件名")
     base = report_dir(out, year, as_of)
-    return {"html": base / "html" / f"{stem}.html", "pdf": base / "pdf" / f"{stem}.pdf",
-            "ipynb": base / "notebooks" / f"{stem}.ipynb"}
+    files = {"html": base / "html" / f"{stem}.html", "pdf": base / "pdf" / f"{stem}.pdf",
+             "ipynb": base / "notebooks" / f"{stem}.ipynb"}
+    root = os.path.abspath(out)
+    for path in files.values():
+        if os.path.commonpath([root, os.path.abspath(path)]) != root:
+            raise OutsideOutputError(f"报告文件“{path}”不在输出文件夹“{root}”中")
+    return files
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:

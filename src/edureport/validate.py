@@ -18,12 +18,16 @@ import pandas as pd
 from .errors import DataValidationError, Problem
 from .normalize import (
     clean_text,
+    explain,
+    free_text_problem,
     is_blank,
+    name_problem,
     parse_date,
     parse_int,
     parse_number,
     parse_period,
     plain_text,
+    printable,
     text,
 )
 from .plan import PROJECT_STAGES, STAGES, Plan
@@ -64,7 +68,7 @@ class Checker:
         values = raw.frame[key].iloc[shown].to_numpy(dtype=object) if key else [""] * len(shown)
         texts = list(message(shown)) if callable(message) else [message] * len(shown)
         for row, value, msg in zip(rows, values, texts, strict=True):
-            self.problems.append(Problem(raw.file, raw.sheet, int(row), label, text(value), msg, severity))
+            self.problems.append(Problem(raw.file, raw.sheet, int(row), label, printable(text(value)), msg, severity))
         if not seen[0]:
             seen[2] = texts[0]  # the rule's first text leads its summary line
         seen[0] += len(idx)
@@ -79,6 +83,17 @@ class Checker:
         blank = is_blank(raw.frame[key])
         self.flag(raw, blank, key, message or f"“{raw.table.column(key).label}”不能为空")
         return blank
+
+    def names(self, raw: RawTable, key: str, values: pd.Series) -> None:
+        """A column of names or codes (already cleaned to ``values``): ``normalize.name_problem``."""
+        self._text_rule(raw, key, explain(values, name_problem))
+
+    def free_text(self, raw: RawTable, key: str) -> None:
+        """A free-text column (活动名称, 备注) as typed: ``normalize.free_text_problem``."""
+        self._text_rule(raw, key, explain(raw.frame[key], free_text_problem))
+
+    def _text_rule(self, raw: RawTable, key: str, why: pd.Series) -> None:
+        self.flag(raw, why.notna(), key, lambda i: list(why.iloc[i]))
 
     def period_in_year(self, raw: RawTable, key: str = "period") -> pd.Series:
         blank = self.required(raw, key)
@@ -153,6 +168,8 @@ def registry_frames(checker: Checker, townships: RawTable | None,
         t = pd.DataFrame({"township": plain_text(townships.frame["township"]),
                           "code": clean_text(townships.frame["code"])})
         checker.required(townships, "township")
+        for key in ("township", "code"):
+            checker.names(townships, key, t[key])
         checker.flag(townships, t["township"].duplicated(keep="first") & (t["township"] != ""), "township",
                      "苏木镇重复")
     cols = ["school_id", "name", "township", "stage", "ownership"]
@@ -161,6 +178,8 @@ def registry_frames(checker: Checker, townships: RawTable | None,
     s = pd.DataFrame({c: (plain_text if c in ("name", "township") else clean_text)(schools.frame[c]) for c in cols})
     for c in cols:
         checker.required(schools, c)
+    for c in ("school_id", "name", "township"):
+        checker.names(schools, c, s[c])
     checker.flag(schools, s["school_id"].duplicated(keep="first") & (s["school_id"] != ""), "school_id",
                  "学校代码重复")
     if townships is not None:

@@ -162,6 +162,8 @@ def _observation_rows(ck: Checker, raw: RawTable, reg: dict[str, pd.DataFrame], 
     ck.flag(raw, bad, "value", "不是有效的数字")
     ck.flag(raw, bad_flag, "value", "节点类指标的数值应为1（已完成）或0（未完成）")
     value = value.where(~milestone, flag)
+    if "note" in f:
+        ck.free_text(raw, "note")
     needs_value = kind.isin(["count", "milestone"])
     ck.flag(raw, needs_value & is_blank(f["value"]), "value", "计数或节点类指标须填写“数值”")
     ck.flag(raw, value < 0, "value", "计数不能为负数")
@@ -190,6 +192,7 @@ def check_projects(ck: Checker, raw: RawTable | None, reg: dict[str, pd.DataFram
     percent = ck.number(raw, "percent")
     ck.flag(raw, percent > 100, "percent", "完成比例应在0–100之间")
     budget = ck.number(raw, "budget")
+    ck.free_text(raw, "note")
     dates = parse_dates(ck, raw, ("planned_start", "actual_start", "planned_finish", "actual_finish"))
     ck.flag(raw, dates["actual_finish"] < dates["actual_start"], "actual_finish", "实际竣工日期早于实际开工日期")
     out = pd.DataFrame({"period": period, "project_id": pid, "stage": stage, "percent": percent, **dates,
@@ -224,6 +227,8 @@ def check_activities(ck: Checker, raw: RawTable | None, reg: dict[str, pd.DataFr
     ck.flag(raw, school.ne("") & town.ne("") & sch_town.notna() & town.ne(sch_town), "township",
             "与学校名录中该校所在苏木镇不一致")
     ck.required(raw, "title")
+    for key in ("title", "note"):
+        ck.free_text(raw, key)
     participants = parse_ints(ck, raw, "participants")
     section = task.map(lambda t: plan.task(int(t)).section if pd.notna(t) and plan.has("task", int(t)) else "")
     return pd.DataFrame({"date": date, "task": task, "section": section,
