@@ -15,12 +15,16 @@ checking and reading.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import struct
 from pathlib import Path
 
-from .paths import write_atomic
+from . import __version__
+from .paths import PACKAGE_DIR, write_atomic
+
+CODE_SUFFIXES = (".py", ".css", ".j2", ".json")
 
 MAGIC = b"EDUREPORT-CACHE\x01"
 HEADER = struct.Struct(f">{len(MAGIC)}s32sQ")
@@ -64,3 +68,13 @@ def read(path: Path, *, warn: bool = True) -> bytes | None:
 
 def warn_damaged(path: Path, why: str) -> None:
     log.warning("缓存文件 %s 已损坏（%s），将从源数据重新生成", path, why)
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """SHA-256 over the package's own source files. It is part of every cache key (validated tables,
+    shared results, report input keys): what other code stored is never read back as this code's."""
+    h = hashlib.sha256(f"edureport {__version__}\n".encode())
+    for path in sorted(p for p in PACKAGE_DIR.rglob("*") if p.suffix in CODE_SUFFIXES and p.is_file()):
+        h.update(str(path.relative_to(PACKAGE_DIR)).encode() + b"\n" + path.read_bytes())
+    return h.hexdigest()

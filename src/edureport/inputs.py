@@ -10,7 +10,6 @@ A report is rebuilt only when something it shows could change:
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from pathlib import Path
@@ -18,21 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
-from .paths import PACKAGE_DIR
+from .cachefile import code_fingerprint
 from .reports import Job
 from .store import DataSet, file_sha256
-
-CODE_SUFFIXES = (".py", ".css", ".j2", ".json")
-
-
-@functools.cache
-def code_fingerprint() -> str:
-    """SHA-256 over the package's own source files (a code change rebuilds every report)."""
-    h = hashlib.sha256(f"edureport {__version__}\n".encode())
-    for path in sorted(p for p in PACKAGE_DIR.rglob("*") if p.suffix in CODE_SUFFIXES and p.is_file()):
-        h.update(str(path.relative_to(PACKAGE_DIR)).encode() + b"\n" + path.read_bytes())
-    return h.hexdigest()
 
 
 def frame_digest(frame: pd.DataFrame) -> str:

@@ -31,11 +31,9 @@ FIELDS = [f.name for f in dataclasses.fields(IndicatorResult)]
 
 def results_file(data: DataSet, as_of: dt.date) -> Path | None:
     """Where the shared table lives; None when the data set has no fingerprint (not cacheable)."""
-    from .inputs import code_fingerprint
-
     if not data.fingerprint:
         return None
-    return cache_dir() / data.fingerprint / f"results-{as_of.isoformat()}-{code_fingerprint()[:16]}.parquet"
+    return cache_dir() / data.fingerprint / f"results-{as_of.isoformat()}-{cachefile.code_fingerprint()[:16]}.parquet"
 
 
 def shared_table(data: DataSet, as_of: dt.date,

@@ -87,7 +87,8 @@ def _sources(data_dir: Path, remember: bool) -> dict[str, str]:
 
 
 def _fingerprint(plan: Plan, sources: dict[str, str]) -> str:
-    h = hashlib.sha256(f"edureport {__version__} cache {CACHE_FORMAT}\n".encode())
+    # The code is in the key: tables validated by other code (other name rules, say) are never reused.
+    h = hashlib.sha256(f"edureport {__version__} code {cachefile.code_fingerprint()} cache {CACHE_FORMAT}\n".encode())
     h.update(f"plan {plan.sha256}\n".encode())
     for name, digest in sorted(sources.items()):
         h.update(f"{name} {digest}\n".encode())
