@@ -17,7 +17,8 @@ from .paths import default_plan_file, demo_data_dir, demo_reference_file
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
-plan_option = click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path),
+# No dir_okay=False: for a folder load_plan gives the Chinese message (click's own is English).
+plan_option = click.option("--plan", "plan_file", type=click.Path(path_type=Path),
                            default=None, help="工作要点文件（YAML），默认 params/ 中最新的 plan-*.yaml")
 
 
