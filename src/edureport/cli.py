@@ -21,6 +21,7 @@ from .paths import default_plan_file, demo_data_dir, demo_reference_file
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED = 0, 1, 2, 3
 
+# No dir_okay/exists checks on paths: click's messages are English; the library's are Chinese and located.
 plan_option = click.option("--plan", "plan_file", type=click.Path(path_type=Path),
                            default=None, help="工作要点文件（YAML），默认 params/ 中最新的 plan-*.yaml")
 

@@ -13,10 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from .errors import PlanError, Problem
-
 LEVELS = {"school": "学校", "township": "苏木镇", "banner": "全旗"}
 COMPARISONS = {">=": "≥", ">": "＞", "<=": "≤", "<": "＜", "==": "＝", "<baseline": "低于上年", ">baseline": "高于上年"}
 AGGREGATES = {"sum", "min", "max", "all", "any", "sum_ratio"}
@@ -152,21 +148,14 @@ class Plan:
 
 
 def load_plan(path: str | Path) -> Plan:
-    """Read and validate a plan file; raise ``PlanError`` listing every problem."""
-    from .plan_checks import LineLoader, build_plan
+    """Read and validate a plan file; raise ``PlanError`` listing every problem.
 
-    path = Path(path)
-    label = path.name
-    try:
-        raw_bytes = path.read_bytes()
-    except OSError as exc:
-        raise PlanError([Problem(label, message=f"无法读取工作要点文件：{exc.strerror}")]) from None
-    try:
-        data = yaml.load(raw_bytes.decode("utf-8-sig"), Loader=LineLoader)
-    except UnicodeDecodeError:
-        raise PlanError([Problem(label, message="工作要点文件须为 UTF-8 编码")]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        row = mark.line + 1 if mark is not None else None
-        raise PlanError([Problem(label, row=row, message=f"YAML 格式错误：{getattr(exc, 'problem', exc)}")]) from None
-    return build_plan(data, label=label, path=str(path), sha256=hashlib.sha256(raw_bytes).hexdigest())
+    The file is read within the bounds of ``plan_yaml`` (size, nesting, alias expansion) before any
+    Python object is built, so a hostile file is refused, never a hang or a traceback.
+    """
+    from .plan_checks import build_plan
+    from .plan_yaml import read_yaml
+
+    doc = read_yaml(path)
+    return build_plan(doc.construct(), label=doc.label, path=str(path), sha256=hashlib.sha256(doc.raw).hexdigest(),
+                      problems=doc.problems)

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from ..plan import Indicator, Plan
 
 TOLERANCE = 1e-9
+# The largest target any kind accepts. The 2023 plan's largest is 3,000 (教师集中培训人次); a county's yearly
+# count never reaches a billion, so a bigger target is a typing error (1e308 would print as 309 digits).
+MAX_TARGET = 1_000_000_000
 
 
 @dataclass
@@ -74,6 +77,10 @@ class IndicatorKind:
             out.append(("aggregate", f"{self.label}类指标的汇总方式应为：{'、'.join(self.aggregates)}"))
         if self.needs_target and "target" not in fields:
             out.append(("target", f"{self.label}类指标须有数值目标 target"))
+        target = fields.get("target")
+        problem = self.target_problem(target, fields) if self.needs_target and isinstance(target, float) else None
+        if problem:
+            out.append(("target", problem))
         if fields.get("entities") and fields.get("level") == "banner":
             out.append(("entities", "全旗层级的指标不能限定单位（entities）"))
         if fields.get("stages") and fields.get("level") != "school":
@@ -82,6 +89,17 @@ class IndicatorKind:
 
     def extra_checks(self, fields: dict[str, Any]) -> list[tuple[str, str]]:
         return []
+
+    def target_problem(self, target: float, fields: dict[str, Any]) -> str | None:
+        """What is wrong with a (finite) numeric target, if anything. Counts of things by default:
+        0 to ``MAX_TARGET``, and a "fewer than" target must leave room above 0."""
+        if target < 0:
+            return f"{self.label}类指标的目标不能为负数"
+        if target > MAX_TARGET:
+            return f"{self.label}类指标的目标过大（上限 {MAX_TARGET:,}）"
+        if fields.get("comparison") == "<" and target <= 0:
+            return "目标不可能达到：数量不会小于 0（应写 <= 0）"
+        return None
 
     def target_text(self, ind: Indicator) -> str:
         from ..plan import COMPARISONS

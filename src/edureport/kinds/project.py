@@ -51,6 +51,13 @@ class ProjectKind(IndicatorKind):
             out.append(("level", "建设项目类指标在全旗层级设定，按项目所在苏木镇自动分解"))
         return out
 
+    def target_problem(self, target: float, fields: dict[str, Any]) -> str | None:
+        """The target counts listed projects: a whole number from 1 to how many are listed."""
+        listed = len(fields.get("projects") or ())
+        if target != int(target) or not 1 <= target <= max(listed, 1):
+            return f"建设项目类指标的目标是项目个数，应为 1 至所列项目数（{listed}）之间的整数"
+        return None
+
     def target_text(self, ind: Indicator) -> str:
         verb = {"在建": "开工", "竣工": "竣工", "投用": "竣工投用"}[ind.target_stage]
         return f"{ind.target:g}个项目{verb}"

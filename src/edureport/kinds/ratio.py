@@ -24,6 +24,14 @@ class RatioKind(IndicatorKind):
             out.append(("level", "比例类指标应在学校或苏木镇层级采集，以便按分子分母汇总"))
         return out
 
+    def target_problem(self, target: float, fields: dict[str, Any]) -> str | None:
+        """A ratio is computed in percent (Σ分子 / Σ分母 × 100), so its target is a percentage: 40 is 40%."""
+        if not 0 <= target <= 100:
+            return "比例类指标的目标是百分数，应在 0～100 之间（如 40 表示 40%）"
+        if (fields.get("comparison"), target) in ((">", 100), ("<", 0)):
+            return "目标不可能达到：比例在 0～100% 之间"
+        return None
+
     def compute(self, scope: Scope) -> Outcome | None:
         ind = scope.indicator
         if not scope.applicable:
