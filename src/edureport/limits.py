@@ -1,0 +1,93 @@
+"""Every size limit on input files, in one place (documented in docs/data-format.md and docs/data-intake.md).
+
+Input files come from townships and schools, by e-mail or USB stick: a file can be damaged, mislabelled or
+made to hurt. Each limit below is checked *before* the expensive step it protects (reading a CSV into
+memory, inflating a zip member, letting openpyxl build cells), so a bad file costs a refusal with a
+located Chinese message, never all the memory of the machine. The figures were measured on the 2-core
+benchmark machine (docs/benchmarks.md) with the demo data; each comment says what a limit protects and
+how far it is from real data.
+"""
+
+from __future__ import annotations
+
+MiB = 1 << 20
+
+# --- CSV ---------------------------------------------------------------------------------------------
+
+# Largest CSV file per table. Observations and baselines are read and checked 500,000 rows at a time
+# (readers.CHUNK_ROWS): the benchmark's 10⁷-row observations.csv is about 700 MB and validates in 69 s
+# with a 2.1 GB peak; 1 GiB leaves 45 % of headroom above that (about 1.5·10⁷ rows, ~3 GB peak).
+# A 2 GB file used to end in ArrowMemoryError. The other tables are read whole (a pandas text frame
+# takes about 7× the file's size): the demo's are 0.1–12 KB for 6 townships and a whole county-year's
+# activities is well under 1 MB, so 50 MiB is far above any real registry, project or activity list
+# while its whole read stays under about 0.4 GB.
+CSV_MAX_BYTES: dict[str, int] = {
+    "observations": 1024 * MiB,
+    "baselines": 1024 * MiB,
+    "townships": 50 * MiB,
+    "schools": 50 * MiB,
+    "projects": 50 * MiB,
+    "activities": 50 * MiB,
+}
+
+# Longest CSV row (bytes from one row's start to the next; a quoted cell may span lines). Real rows are
+# under 200 bytes; a row holding a full Excel cell (32,767 characters, 3 bytes each in UTF-8) is 96 KiB.
+# 1 MiB stops a file without line breaks, a binary file or an unclosed quote from making one giant
+# cell (pandas would hold a whole 500,000-row piece of such "rows"), while any real row passes.
+CSV_MAX_ROW_BYTES = 1 * MiB
+
+# Longest cell, in characters: Excel's own limit, so no cell typed or pasted in Excel is refused,
+# and a 50 MB cell is named by its row and column instead of being echoed into the output.
+MAX_CELL_CHARS = 32_767
+
+# --- Tables (CSV and worksheets) ------------------------------------------------------------------------
+
+# Columns of a table. The widest table (指标数据 with its reference columns) has 11; 100 leaves room for
+# the helper columns people add (填表人, 审核, …). A 20,000-column file (or a worksheet reaching column
+# XFD, Excel's last) is refused instead of building 20,000 columns.
+MAX_COLUMNS = 100
+
+# Rows of a worksheet. The demo's whole county-year of observations is 9,401 rows (6 townships); a
+# filled form is a few hundred. Bigger tables belong in CSV, which is read in pieces.
+MAX_SHEET_ROWS = 100_000
+
+# Cells of a worksheet's used range (rows × columns up to its farthest cell), and all cells stored in a
+# workbook. openpyxl builds a Python object for every position of the used range when rows are read:
+# 1.1 million cells (100,000 rows × 11) took 20 s and 520 MB; 2 million stays under about 40 s and 1 GB.
+# A 21 KB workbook with one cell at XFD1048576 has a used range of 1.7·10¹⁰ cells and used to exhaust
+# memory.
+MAX_SHEET_CELLS = 2_000_000
+MAX_WORKBOOK_CELLS = 2_000_000
+
+# Distinct strings of a workbook (xl/sharedStrings.xml): never more than its cells in a real file.
+MAX_SHARED_STRINGS = MAX_WORKBOOK_CELLS
+
+# --- XLSX as a zip file -------------------------------------------------------------------------------------
+
+# Parts of the zip. A filled form has 14, a workbook with pictures and charts a few dozen.
+MAX_ZIP_MEMBERS = 1_000
+
+# Uncompressed size of one part and of all parts (ZipInfo.file_size; zipfile never inflates more than
+# that). A worksheet at MAX_SHEET_CELLS is about 100 MB of XML (53 bytes a cell measured with inline
+# strings, less with shared strings); the filled form is 133 KB in all.
+MAX_ZIP_MEMBER_BYTES = 200 * MiB
+MAX_ZIP_TOTAL_BYTES = 300 * MiB
+
+# Compression ratio (uncompressed / compressed) of a part larger than ZIP_RATIO_MIN_BYTES. Real parts
+# compress 2–20× (the 1.1-million-cell worksheet 14×, the form's parts at most 9×); deflate can reach
+# about 1,030×, which is what a zip bomb uses. Small parts are exempt: they cannot hurt, whatever
+# their ratio.
+MAX_ZIP_RATIO = 200
+ZIP_RATIO_MIN_BYTES = 1 * MiB
+
+# --- Submissions (edureport import) -------------------------------------------------------------------------
+
+# A submitted file (form or plain table) is read whole. A township's filled form is about 22 KB and the
+# demo's whole county-year of observations as CSV 373 KB; 20 MiB is 50× that.
+SUBMISSION_MAX_BYTES = 20 * MiB
+
+# XML elements in all parts of a workbook. openpyxl makes about one object per element (a cell is 2–3:
+# <c>, <v>, <f>); the 1.1-million-cell worksheet above had 2.3 million elements. 6 million covers a
+# worksheet at MAX_SHEET_CELLS with its shared strings and styles, and bounds what the parts the cell
+# limits do not describe (styles, comments, drawings, pivot caches) can make openpyxl build.
+MAX_XML_ELEMENTS = 6_000_000
