@@ -199,7 +199,7 @@ class _ContentTypes(Handler):
         self.overrides: dict[str, str] = {}
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
-        self.budget.element()
+        super().start(name, attrs)
         if local(name) == "Override":
             self.overrides[attrs.get("PartName", "").lstrip("/")] = attrs.get("ContentType", "")
 
@@ -210,7 +210,7 @@ class _WorkbookSheets(Handler):
         self.sheets: list[tuple[str, str, str]] = []
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
-        self.budget.element()
+        super().start(name, attrs)
         if local(name) == "sheet":
             named = {local(k): v for k, v in attrs.items()}
             self.sheets.append((named.get("name", ""), named.get("state", ""), named.get("id", "")))
@@ -222,6 +222,6 @@ class _Rels(Handler):
         self.targets: dict[str, tuple[str, str]] = {}
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
-        self.budget.element()
+        super().start(name, attrs)
         if local(name) == "Relationship":
             self.targets[attrs.get("Id", "")] = (attrs.get("Target", ""), attrs.get("Type", ""))
