@@ -345,10 +345,10 @@ def sparse(path: Path, size: int, head: bytes) -> Path:
 
 
 def test_csv_over_the_table_limit_is_refused(tmp_path: Path) -> None:
-    """A 50 MiB + 1 byte schools.csv through the command (the file is a hole: no disk space)."""
+    """A 10 MiB + 1 byte schools.csv through the command (the file is a hole: no disk space)."""
     source = sparse(tmp_path / "big.csv", limits.CSV_MAX_BYTES["schools"] + 1, b"a,b\n")
     result, _ = validate_with(tmp_path, "schools", source)
-    expect_message(result, ["schools.csv", "文件有 50 MB，超过“学校名录”表的上限 50 MB"])
+    expect_message(result, ["schools.csv", "文件有 10.0 MB，超过“学校名录”表的上限 10 MB"])
 
 
 @pytest.mark.parametrize(("table", "size"), [("observations", 2 << 30), ("activities", 2 << 30),
@@ -374,7 +374,7 @@ def test_2gb_csv_is_refused_before_reading(tmp_path: Path, mini_plan, table: str
 def test_oversized_submission_is_refused_before_hashing(tmp_path: Path, name: str) -> None:
     source = sparse(tmp_path / name, limits.SUBMISSION_MAX_BYTES + 1, b"PK\x03\x04" if name.endswith("xlsx") else b"a\n")
     started = time.monotonic()
-    expect_message(import_it(tmp_path, source), ["超过报送文件的上限 20 MB"])
+    expect_message(import_it(tmp_path, source), ["超过报送文件的上限 10 MB"])
     assert time.monotonic() - started < 20
 
 

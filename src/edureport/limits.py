@@ -17,17 +17,17 @@ MiB = 1 << 20
 # Largest CSV file per table. Observations and baselines are read and checked 500,000 rows at a time
 # (readers.CHUNK_ROWS): the benchmark's 10⁷-row observations.csv is about 700 MB and validates in 69 s
 # with a 2.1 GB peak; 1 GiB leaves 45 % of headroom above that (about 1.5·10⁷ rows, ~3 GB peak).
-# A 2 GB file used to end in ArrowMemoryError. The other tables are read whole (a pandas text frame
-# takes about 7× the file's size): the demo's are 0.1–12 KB for 6 townships and a whole county-year's
-# activities is well under 1 MB, so 50 MiB is far above any real registry, project or activity list
-# while its whole read stays under about 0.4 GB.
+# A 2 GB file used to end in ArrowMemoryError. The other tables are read whole, and a whole read costs
+# per row: a 50 MB townships.csv of one-letter rows (26 million rows) took 67 s and 2.1 GB, a 10 MB one
+# 16 s and 0.6 GB. The demo's are 0.1–12 KB for 6 townships and a county's year of activities (the
+# longest) is about 200 KB, so 10 MiB is 50 times any real registry, project or activity list.
 CSV_MAX_BYTES: dict[str, int] = {
     "observations": 1024 * MiB,
     "baselines": 1024 * MiB,
-    "townships": 50 * MiB,
-    "schools": 50 * MiB,
-    "projects": 50 * MiB,
-    "activities": 50 * MiB,
+    "townships": 10 * MiB,
+    "schools": 10 * MiB,
+    "projects": 10 * MiB,
+    "activities": 10 * MiB,
 }
 
 # Longest CSV row (bytes from one row's start to the next; a quoted cell may span lines). Real rows are
@@ -53,7 +53,7 @@ MAX_SHEET_ROWS = 100_000
 
 # Cells of a worksheet's used range (rows × columns up to its farthest cell), and all cells stored in a
 # workbook. openpyxl builds a Python object for every position of the used range when rows are read:
-# 1.1 million cells (100,000 rows × 11) took 20 s and 520 MB; 2 million stays under about 40 s and 1 GB.
+# 1.1 million cells (100,000 rows × 11) took 20 s and 520 MB, so 2 million is about 40 s and 1 GB.
 # A 21 KB workbook with one cell at XFD1048576 has a used range of 1.7·10¹⁰ cells and used to exhaust
 # memory.
 MAX_SHEET_CELLS = 2_000_000
@@ -80,14 +80,15 @@ MAX_ZIP_TOTAL_BYTES = 300 * MiB
 MAX_ZIP_RATIO = 200
 ZIP_RATIO_MIN_BYTES = 1 * MiB
 
-# --- Submissions (edureport import) -------------------------------------------------------------------------
-
-# A submitted file (form or plain table) is read whole. A township's filled form is about 22 KB and the
-# demo's whole county-year of observations as CSV 373 KB; 20 MiB is 50× that.
-SUBMISSION_MAX_BYTES = 20 * MiB
-
 # XML elements in all parts of a workbook. openpyxl makes about one object per element (a cell is 2–3:
-# <c>, <v>, <f>); the 1.1-million-cell worksheet above had 2.3 million elements. 6 million covers a
+# <c>, <v>, <f>, <is>, <t>); the 1.1-million-cell worksheet above had 3.1 million. 6 million covers a
 # worksheet at MAX_SHEET_CELLS with its shared strings and styles, and bounds what the parts the cell
 # limits do not describe (styles, comments, drawings, pivot caches) can make openpyxl build.
 MAX_XML_ELEMENTS = 6_000_000
+
+# --- Submissions (edureport import) -------------------------------------------------------------------------
+
+# A submitted file (form or plain table) is read whole, so the bound of the whole-read tables applies to
+# any of them: a township's filled form is about 22 KB, the demo's whole county-year of observations as
+# CSV 373 KB.
+SUBMISSION_MAX_BYTES = 10 * MiB

@@ -79,7 +79,7 @@ def read_table_chunks(path: Path, table: Table, label: str | None = None,
     elif path.suffix.lower() == ".xlsx":
         yield _read_xlsx(path, table, label)
     elif size > limits.CSV_MAX_BYTES[table.name]:
-        yield None, [Problem(label, message=f"文件有 {size / limits.MiB:,.0f} MB，超过“{table.label}”表的上限 "
+        yield None, [Problem(label, message=f"文件有 {size / limits.MiB:,.1f} MB，超过“{table.label}”表的上限 "
                                             f"{limits.CSV_MAX_BYTES[table.name] // limits.MiB:,} MB：请检查是否选错了文件，"
                                             "或把数据按年度分开")]
     else:
