@@ -378,6 +378,16 @@ def test_oversized_submission_is_refused_before_hashing(tmp_path: Path, name: st
     assert time.monotonic() - started < 20
 
 
+def test_csv_with_too_many_rows_is_refused_before_pandas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Short rows cost memory per row, not per byte: the pre-pass counts rows against CSV_MAX_ROWS
+    (lowered here; at the real limit the file would be 30 MB of two-byte rows)."""
+    monkeypatch.setattr(limits, "CSV_MAX_ROWS", 1000)
+    source = tmp_path / "obs.csv"
+    source.write_bytes(MINI_CSV.encode() + b"a\n" * 1000)
+    result, _ = validate_with(tmp_path, "observations", source)
+    expect_message(result, ["文件超过 1,000 行（上限）"])
+
+
 def test_line_without_breaks_stops_after_the_row_limit(tmp_path: Path) -> None:
     """A 300 MB 'row' (no line breaks) is refused after its first MiB, not read into memory."""
     source = tmp_path / "obs.csv"
@@ -559,6 +569,7 @@ def test_limits_are_documented() -> None:
     for figure in (f"{limits.CSV_MAX_BYTES['observations'] // limits.MiB:,} MB",
                    f"{limits.CSV_MAX_BYTES['schools'] // limits.MiB} MB", f"{limits.MAX_CELL_CHARS:,}",
                    f"{limits.MAX_COLUMNS} 列", f"{limits.MAX_SHEET_ROWS:,} 行", f"{limits.MAX_SHEET_CELLS:,}",
+                   f"{limits.CSV_MAX_ROWS:,} 行", f"{limits.CSV_MAX_ROW_BYTES // limits.MiB} MB",
                    f"{limits.MAX_ZIP_MEMBER_BYTES // limits.MiB} MB", f"{limits.MAX_ZIP_TOTAL_BYTES // limits.MiB} MB",
                    f"{limits.MAX_ZIP_RATIO}:1", f"{limits.MAX_ZIP_MEMBERS:,}", f"{limits.MAX_XML_ELEMENTS:,}"):
         assert figure in text, figure

@@ -153,6 +153,9 @@ class _Rows:
         self.quoted = quoted_after
         if self.pos - self.start > limits.CSV_MAX_ROW_BYTES:  # stop now: the rest may be gigabytes
             return self._too_long(self.row, self.start, self.pos, quoted_breaks)
+        if self.row - 1 > limits.CSV_MAX_ROWS:
+            return Problem(self.label, message=(
+                f"文件超过 {limits.CSV_MAX_ROWS:,} 行（上限）：请检查是否选错了文件，或把数据按年度分开"))
         return None
 
     def finish(self) -> Problem | None:

@@ -30,6 +30,12 @@ CSV_MAX_BYTES: dict[str, int] = {
     "activities": 10 * MiB,
 }
 
+# Rows of a CSV. Short rows cost more than their bytes: each row kept after validation takes about 200
+# bytes whatever its length (the benchmark's 10⁷ rows: 2.1 GB peak), so a 1 GiB file of two-byte rows
+# (500 million) would need about 100 GB. 15 million is the benchmark's 10⁷ rows with 50 % headroom;
+# the pre-pass counts rows, so such a file is refused before pandas reads it.
+CSV_MAX_ROWS = 15_000_000
+
 # Longest CSV row (bytes from one row's start to the next; a quoted cell may span lines). Real rows are
 # under 200 bytes; a row holding a full Excel cell (32,767 characters, 3 bytes each in UTF-8) is 96 KiB.
 # 1 MiB stops a file without line breaks, a binary file or an unclosed quote from making one giant
