@@ -66,8 +66,8 @@ def read_table(path: Path, table: Table, label: str | None = None) -> tuple[RawT
 def read_table_chunks(path: Path, table: Table, label: str | None = None,
                       rows: int | None = CHUNK_ROWS) -> Iterator[tuple[RawTable | None, list[Problem]]]:
     """A CSV table in pieces of about ``rows`` lines, each with its sheet row numbers (an .xlsx sheet,
-    at most about a million rows, comes whole). Validating ten million observation rows at once held
-    them all as text and peaked at 4.8 GB; piece by piece the memory follows ``rows``.
+    at most ``limits.MAX_SHEET_ROWS`` rows, comes whole). Validating ten million observation rows at
+    once held them all as text and peaked at 4.8 GB; piece by piece the memory follows ``rows``.
 
     Yields (piece, problems); the piece is None when only problems are left to report. Reading stops
     at the first unreadable line, after the pieces before it.
