@@ -7,8 +7,29 @@ because analysts fix a file once, not once per error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+# How much of a file's own text a message shows. A value or header comes from the file and can be a
+# 50 MB cell; a message can quote one. Past these lengths the text is cut and its length given, so a
+# problem stays one readable line.
+SHOWN_VALUE_CHARS = 60  # values, sheet and column names
+SHOWN_FILE_CHARS = 200  # file names and paths (a deep path is legitimately long)
+SHOWN_MESSAGE_CHARS = 300
+# Characters that would garble or mislead a terminal (line breaks, escape sequences, NUL, bidirectional
+# overrides that reorder what is shown) are shown escaped, as \x00, \n, \u202e.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def for_display(text: object, limit: int = SHOWN_VALUE_CHARS) -> str:
+    """Text from an input file as a message shows it: control characters escaped, cut to ``limit``
+    characters with the full length given ("…（共 N 个字符）")."""
+    s = str(text)
+    cut = s[:limit]
+    out = _UNSAFE.sub(lambda m: _NAMED.get(m.group(), m.group().encode("unicode_escape").decode("ascii")), cut)
+    return out if len(s) <= limit else f"{out}…（共 {len(s):,} 个字符）"
 
 
 @dataclass(frozen=True, order=True)
@@ -28,16 +49,17 @@ class Problem:
         return self.severity == "错误"
 
     def format(self) -> str:
-        parts = [self.file]
+        """One line: where, the value and the message, each cut to a readable length (see ``for_display``)."""
+        parts = [for_display(self.file, SHOWN_FILE_CHARS)]
         if self.sheet:
-            parts.append(f"工作表“{self.sheet}”")
+            parts.append(f"工作表“{for_display(self.sheet)}”")
         if self.row is not None:
             parts.append(f"第{self.row}行")
         if self.column:
-            parts.append(f"列“{self.column}”")
+            parts.append(f"列“{for_display(self.column)}”")
         where = "，".join(parts)
-        value = f"，值“{self.value}”" if self.value != "" else ""
-        return f"[{self.severity}] {where}{value}：{self.message}"
+        value = f"，值“{for_display(self.value)}”" if self.value != "" else ""
+        return f"[{self.severity}] {where}{value}：{for_display(self.message, SHOWN_MESSAGE_CHARS)}"
 
 
 class EdureportError(Exception):

@@ -3,6 +3,10 @@
 A filled template is recognised by its hidden metadata (sheet names may have been changed: sheets are
 found by their headers). Every row is checked with the same rules as ``edureport validate``, against
 the data folder's registry, and must belong to the workbook's township and month.
+
+A submission is not trusted: its size is checked first (``limits.SUBMISSION_MAX_BYTES``), a workbook
+is opened through ``workbooks.open_workbook``, and a sheet that looks like a table but is hidden or
+not readable is an error, never silently skipped.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import limits
+from .cell_checks import hidden_with_rows
 from .errors import Problem
 from .inputs import file_sha256
 from .intake_template import META_KEYS, TEMPLATE_VERSION
@@ -21,6 +27,7 @@ from .store import DataSet
 from .tables import TABLES, normalise_header
 from .validate import Checker
 from .validate_tables import check_activities, check_observations, check_projects
+from .workbooks import open_workbook
 
 FORM_TABLES = ("observations", "projects", "activities")
 INPUT_COLUMNS = {"observations": ("value", "numerator", "denominator", "note"),
@@ -44,6 +51,11 @@ class Submission:
 def read_submission(path: Path, data: DataSet, *, township: str = "", period: str = "") -> tuple[Submission, list[Problem]]:
     """Read and check one file; problems are returned (all of them), nothing is written."""
     label = path.name
+    size = path.stat().st_size
+    if size > limits.SUBMISSION_MAX_BYTES:
+        return Submission(label, ""), [Problem(label, message=(
+            f"文件有 {size / limits.MiB:,.1f} MB，超过报送文件的上限 {limits.SUBMISSION_MAX_BYTES // limits.MiB} MB："
+            "一个苏木镇一个月的填报表约 20 KB，请检查是否选错了文件"))]
     sub = Submission(label, file_sha256(path))
     problems: list[Problem] = []
     if path.suffix.lower() == ".xlsx":
@@ -74,19 +86,13 @@ def read_submission(path: Path, data: DataSet, *, township: str = "", period: st
 
 
 def _read_workbook(path: Path, sub: Submission, data: DataSet) -> list[Problem]:
-    import zipfile
-
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(path, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        return [Problem(path.name, message=f"无法打开 Excel 文件：{type(exc).__name__}")]
+    book, problems = open_workbook(path, path.name)
+    if book is None:
+        return problems
     meta = None
-    for ws in book.worksheets:
+    for ws, _ in book.sheets:
         if ws.cell(1, 1).value == META_KEYS[0]:
             meta = {str(r[0]): str(r[1]) for r in ws.iter_rows(values_only=True) if r and r[0] is not None}
-    problems: list[Problem] = []
     plan = data.plan
     if meta is not None:
         sub.township, sub.period = meta.get("苏木镇", ""), meta.get("期间", "")
@@ -97,18 +103,26 @@ def _read_workbook(path: Path, sub: Submission, data: DataSet) -> list[Problem]:
                                     message=f"工作簿是为另一个工作要点生成的（当前为《{plan.title}》），已拒绝"))
         if sub.township and sub.township not in set(data.townships["township"]):
             problems.append(Problem(path.name, value=sub.township, message="工作簿的苏木镇不在苏木镇名录中"))
-    for ws in book.worksheets:
-        if ws.sheet_state != "visible":
-            continue
+    for ws, scan in book.sheets:
+        named = next((t for t in FORM_TABLES if normalise_header(ws.title) in
+                      {normalise_header(TABLES[t].name), normalise_header(TABLES[t].label)}), None)
         scores = {name: header_hits(ws, TABLES[name]) for name in FORM_TABLES}
         best = max(scores, key=lambda n: scores[n])
         needed = [c for c in TABLES[best].columns if c.required]
         if scores[best] < len(needed):
-            continue  # the instructions sheet, or something unrelated
+            if named is None:
+                continue  # the instructions sheet, the template's hidden lists, or something unrelated
+            best = named  # named like a table but its first row is not the header: say what is wrong
+        if ws.sheet_state != "visible":
+            # The rows of a hidden filled sheet would be skipped without a word ("数据没有变化").
+            hidden = hidden_with_rows(path.name, ws, scan, TABLES[best])
+            if hidden is not None:
+                problems.append(hidden)
+            continue
         if best in sub.raws:
             problems.append(Problem(path.name, ws.title, message=f"工作簿中有两张“{TABLES[best].label}”表"))
             continue
-        raw, more = read_sheet(ws, TABLES[best], path.name)
+        raw, more = read_sheet(ws, TABLES[best], path.name, scan)
         problems += more
         if raw is not None:
             if meta is not None:  # untouched pre-filled rows of a form are not data

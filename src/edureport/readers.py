@@ -3,25 +3,34 @@
 Reading only finds the table and its columns; it does not judge cell values (``validate`` does).
 Problems found here — empty file, undecodable bytes, header not on the first row, merged cells,
 missing required columns — are returned, all of them, with the file, sheet, row and column.
+
+Input files are not trusted: a CSV's size is checked against its table's limit, then one streamed pass
+(``csv_scan``) checks what its bytes are, its encoding, its longest row and its number of columns; a
+workbook is checked by ``workbooks.open_workbook`` before openpyxl reads it, and the cells read are
+checked by ``cell_checks``. The limits are in ``limits.py``. Bad bytes give a located problem, never
+an exception.
 """
 
 from __future__ import annotations
 
-import codecs
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from . import limits
+from .cell_checks import error_values, formulas, hidden_with_rows, long_cells, looks_like
+from .csv_scan import parser_problem, scan_csv
 from .errors import Problem
 from .normalize import is_blank
 from .tables import Table, normalise_header
+from .workbooks import open_workbook
+from .xlsx_scan import SheetScan
 
-ENCODINGS = ("utf-8-sig", "gb18030")  # gb18030 is a superset of GBK and GB2312
 HEADER_SCAN_ROWS = 10
 CHUNK_ROWS = 500_000  # CSV lines validated at a time (see ``read_table_chunks``)
+MAX_LISTED = 20  # merged ranges listed one by one per sheet; the rest are counted
 
 
 @dataclass
@@ -57,49 +66,44 @@ def read_table(path: Path, table: Table, label: str | None = None) -> tuple[RawT
 def read_table_chunks(path: Path, table: Table, label: str | None = None,
                       rows: int | None = CHUNK_ROWS) -> Iterator[tuple[RawTable | None, list[Problem]]]:
     """A CSV table in pieces of about ``rows`` lines, each with its sheet row numbers (an .xlsx sheet,
-    at most about a million rows, comes whole). Validating ten million observation rows at once held
-    them all as text and peaked at 4.8 GB; piece by piece the memory follows ``rows``.
+    at most ``limits.MAX_SHEET_ROWS`` rows, comes whole). Validating ten million observation rows at
+    once held them all as text and peaked at 4.8 GB; piece by piece the memory follows ``rows``.
 
     Yields (piece, problems); the piece is None when only problems are left to report. Reading stops
     at the first unreadable line, after the pieces before it.
     """
     label = label or path.name
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         yield None, [Problem(label, message="文件为空")]
     elif path.suffix.lower() == ".xlsx":
         yield _read_xlsx(path, table, label)
+    elif size > limits.CSV_MAX_BYTES[table.name]:
+        yield None, [Problem(label, message=f"文件有 {size / limits.MiB:,.1f} MB，超过“{table.label}”表的上限 "
+                                            f"{limits.CSV_MAX_BYTES[table.name] // limits.MiB:,} MB：请检查是否选错了文件，"
+                                            "或把数据按年度分开")]
     else:
         yield from _read_csv(path, table, label, rows)
 
 
-def _encoding(path: Path) -> str | None:
-    """The first of ENCODINGS that decodes the whole file (streamed: a later piece must not fail)."""
-    for encoding in ENCODINGS:
-        decoder = codecs.getincrementaldecoder(encoding)()
-        try:
-            with path.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 22), b""):
-                    decoder.decode(block)
-            decoder.decode(b"", final=True)
-            return encoding
-        except UnicodeDecodeError:
-            continue
-    return None
-
-
 def _read_csv(path: Path, table: Table, label: str,
               rows: int | None) -> Iterator[tuple[RawTable | None, list[Problem]]]:
-    encoding = _encoding(path)
-    if encoding is None:
-        yield None, [Problem(label, message="无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV")]
+    scan = scan_csv(path, label)
+    if scan.encoding is None:
+        yield None, scan.problems
         return
+    encoding = scan.encoding
+    may_be_long = scan.longest > limits.MAX_CELL_CHARS  # no cell can be longer than its row
     options = {"dtype": str, "keep_default_na": False, "skip_blank_lines": False, "encoding": encoding,
                "header": None, "on_bad_lines": "error"}
     keys: dict[int, str] | None = None
     line, found = 1, 0  # sheet row number of the piece's first line; data rows so far
     try:
         if rows is None:  # the whole table in one piece, as the .xlsx route gives it
-            yield _from_grid(pd.read_csv(path, **options), table, label, sheet="", first_row=1, encoding=encoding)
+            raw, problems = _from_grid(pd.read_csv(path, **options), table, label, sheet="", first_row=1,
+                                       encoding=encoding)
+            more = long_cells(raw, table) if raw is not None and may_be_long else []
+            yield (None if more else raw), [*problems, *more]
             return
         with pd.read_csv(path, chunksize=rows, **options) as reader:
             for grid in reader:
@@ -113,42 +117,65 @@ def _read_csv(path: Path, table: Table, label: str,
                 body = _body(grid, keys, table, first_row=line)
                 line, found = line + len(grid), found + len(body)
                 if len(body):
-                    yield RawTable(table, label, "", body, encoding), []
+                    raw = RawTable(table, label, "", body, encoding)
+                    more = long_cells(raw, table) if may_be_long else []
+                    if more:
+                        yield None, more
+                        return
+                    yield raw, []
     except pd.errors.EmptyDataError:
         yield None, [Problem(label, message="文件为空")]
         return
     except pd.errors.ParserError as exc:
-        yield None, [Problem(label, message=f"CSV 格式错误：{exc}")]
+        yield None, [parser_problem(label, exc)]
         return
     if not found:
         yield None, _no_rows(pd.DataFrame(), table, label, "")
 
 
 def _read_xlsx(path: Path, table: Table, label: str) -> tuple[RawTable | None, list[Problem]]:
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(path, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        return None, [Problem(label, message=f"无法打开 Excel 文件（文件损坏或不是 .xlsx）：{type(exc).__name__}")]
+    """The table's sheet of a data-folder workbook: the visible sheet named like the table, else the
+    first visible sheet. A hidden sheet that holds this table's rows, or two sheets whose names differ
+    only in case or spaces, are errors: reading another sheet than the one meant would be silently wrong."""
+    book, problems = open_workbook(path, label)
+    if book is None:
+        return None, problems
     wanted = {normalise_header(table.name), normalise_header(table.label)}
-    sheets = [ws for ws in book.worksheets if ws.sheet_state == "visible"] or book.worksheets
-    sheet = next((ws for ws in sheets if normalise_header(ws.title) in wanted), sheets[0])
-    return read_sheet(sheet, table, label)
+    named = [(ws, scan) for ws, scan in book.sheets if normalise_header(ws.title) in wanted]
+    if len(named) > 1:
+        names = "、".join(f"“{ws.title}”" for ws, _ in named)
+        return None, [Problem(label, message=f"有 {len(named)} 张工作表的名称都是“{table.label}”（只差大小写或空格）："
+                                             f"{names}，请只保留一张")]
+    visible = [(ws, scan) for ws, scan in book.sheets if ws.sheet_state == "visible"]
+    chosen = next((s for s in named if s[0].sheet_state == "visible"), visible[0] if visible else None)
+    hidden = [hidden_with_rows(label, ws, scan, table) for ws, scan in book.sheets
+              if ws.sheet_state != "visible" and (ws.title in {w.title for w, _ in named} or looks_like(ws, table))]
+    problems = [p for p in hidden if p is not None]
+    if chosen is None:
+        return None, [*problems, Problem(label, message="工作簿中没有可见的工作表：请取消隐藏要读取的工作表")]
+    raw, more = read_sheet(chosen[0], table, label, chosen[1])
+    problems += more
+    return (raw if not any(p.is_error for p in problems) else None), problems
 
 
-def read_sheet(sheet, table: Table, label: str) -> tuple[RawTable | None, list[Problem]]:
-    """One worksheet as a table: merged cells and a header below row 1 are reported, not guessed."""
-    problems = [
-        Problem(label, sheet.title, rng.min_row, "", str(rng.coord), "含有合并单元格，请取消合并后逐行填写")
-        for rng in sorted(sheet.merged_cells.ranges, key=lambda r: (r.min_row, r.min_col))
-    ]
+def read_sheet(sheet, table: Table, label: str, scan: SheetScan | None = None) -> tuple[RawTable | None, list[Problem]]:
+    """One worksheet as a table: merged cells, a header below row 1, formulas without a saved value,
+    Excel error values and over-long cells are reported, not guessed."""
+    merged = sorted(sheet.merged_cells.ranges, key=lambda r: (r.min_row, r.min_col))
+    problems = [Problem(label, sheet.title, rng.min_row, "", str(rng.coord), "含有合并单元格，请取消合并后逐行填写")
+                for rng in merged[:MAX_LISTED]]
+    if len(merged) > MAX_LISTED:
+        problems.append(Problem(label, sheet.title, message=f"另有 {len(merged) - MAX_LISTED} 处合并单元格未逐条列出"))
     rows = list(sheet.iter_rows(values_only=True))
     if not rows or all(all(v is None or str(v).strip() == "" for v in r) for r in rows):
         return None, [*problems, Problem(label, sheet.title, message="工作表为空")]
     grid = pd.DataFrame(rows, dtype=object)
+    if scan is not None:
+        problems += formulas(label, sheet.title, scan, grid)
     raw, more = _from_grid(grid, table, label, sheet=sheet.title, first_row=1, encoding="xlsx")
     problems += more
+    if raw is not None:
+        problems += error_values(raw, table) + long_cells(raw, table)
     return (raw if not any(p.is_error for p in problems) else None), problems
 
 
