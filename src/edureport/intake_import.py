@@ -33,12 +33,13 @@ from pathlib import Path
 import pandas as pd
 
 from . import datafolder
+from .csv_scan import ENCODINGS
 from .csvsafe import neutralise, restore
 from .errors import DataValidationError, EdureportError, Problem
 from .intake_read import CHECKS, FORM_TABLES, Submission, read_submission
 from .normalize import plain_text
 from .plan import Plan
-from .readers import ENCODINGS, find_file, read_table
+from .readers import find_file, read_table
 from .store import input_files, load_data, missing_folder
 from .tables import TABLES, normalise_header
 from .validate import Checker, validate_dir

@@ -76,6 +76,13 @@ def input_files(data_dir: Path) -> list[Path]:
     return sorted(p for p in data_dir.iterdir() if p.name in names and p.is_file())
 
 
+def _oversized(data_dir: Path) -> bool:
+    from .limits import CSV_MAX_BYTES
+
+    stems = {stem: t.name for t in TABLES.values() for stem in (t.name, t.label)}
+    return any(p.suffix == ".csv" and p.stat().st_size > CSV_MAX_BYTES[stems[p.stem]] for p in input_files(data_dir))
+
+
 def fingerprint(data_dir: str | Path, plan: Plan, *, remember: bool = True) -> str:
     """SHA-256 over the plan, every input file (name and content digest) and the package/cache versions.
     ``remember=False`` (``edureport validate``) writes nothing, not even file digests."""
@@ -157,6 +164,8 @@ def load_data(data_dir: str | Path, plan: Plan, *, use_cache: bool = True) -> Da
     if not data_dir.is_dir():
         raise missing_folder(data_dir)
     with datafolder.reading(data_dir):
+        if _oversized(data_dir):  # refused by validation in a moment: do not hash gigabytes for a key first
+            validate_dir(data_dir, plan)
         sources = _sources(data_dir, use_cache)
         key = _fingerprint(plan, sources)
         target = cache_dir() / key
