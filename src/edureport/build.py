@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,43 +145,30 @@ def _clear_leftovers(folder: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _die_with_parent() -> None:
-    """Worker initializer: on Linux, ask the kernel to kill this worker if the build process dies."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def _run_local(todo: list[Job], kwargs: dict[str, Any], jobs: int | None, scheduler: str | None,
                on_event: Event | None) -> list[JobResult]:
+    """Run the jobs in a pool of long-lived worker processes (``workers.Pool``): a worker that dies (killed,
+    out of memory) costs its report one attempt, retried once in a fresh worker; the other reports go on."""
     if not todo:
         return []
-    import multiprocessing
+    from .workers import Pool
 
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     results = []
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_die_with_parent) as pool:
-        pending = {}
-        for job in todo:
-            pending[pool.submit(run_job_safe, job, **kwargs)] = job
+    for job in todo:
+        if on_event:
+            on_event("queued", job, None)
+    with Pool(min(jobs or os.cpu_count() or 1, len(todo)), retries=1) as pool:
+        for outcome in pool.run(run_job_safe, todo, **kwargs):
+            job = outcome.item
+            if outcome.error:
+                result = JobResult(job, "failed", outcome.seconds, {}, f"{job.title}：{outcome.error}",
+                                   attempts=outcome.deaths or 1)
+            else:
+                result = outcome.value
+                result.attempts += outcome.deaths  # run_job_safe counts only the attempts of the last worker
+            results.append(result)
             if on_event:
-                on_event("queued", job, None)
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                job = pending.pop(fut)
-                try:
-                    result = fut.result()
-                except Exception as exc:  # the worker process itself died
-                    result = JobResult(job, "failed", 0.0, {}, f"{job.title}：工作进程异常退出（{exc}）")
-                results.append(result)
-                if on_event:
-                    on_event("done", job, result)
+                on_event("done", job, result)
     return results
 
 

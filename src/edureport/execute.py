@@ -17,6 +17,7 @@ from .errors import EdureportError
 from .paths import project_root, report_files, write_atomic
 from .render import html_to_pdf, notebook_to_html
 from .reports import Job
+from .workers import kernel_manager_class
 
 TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
 
@@ -96,6 +97,7 @@ def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: st
             literal_path(source), literal_path(scratch), parameters=params, cwd=str(notebooks_dir()),
             progress_bar=False, log_output=False, request_save_on_cell_execute=False, execution_timeout=timeout,
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # no transport warnings in cron logs
+            kernel_manager_class=kernel_manager_class(),  # the kernel dies with this process (a killed worker)
         )
     except PapermillExecutionError as exc:
         failed = failed_notebook_path(files["ipynb"])
