@@ -198,3 +198,13 @@ def test_python_api_raises_typed_error(mini_data: Path, mini_plan) -> None:
 def test_missing_data_dir_is_bad_input(tmp_path: Path) -> None:
     result = run("validate", tmp_path / "nope", "--plan", MINI_PLAN)
     assert result.exit_code == 2 and "数据文件夹不存在" in result.stderr
+
+
+@pytest.mark.parametrize("table", ["townships", "schools"])
+def test_an_unreadable_registry_is_one_problem_without_follow_on_noise(mini_data: Path, table: str) -> None:
+    """Structural problems first: a registry file that cannot be read is reported once; the rows that name
+    its townships or schools are not each flagged as naming an unknown one."""
+    (mini_data / f"{table}.csv").write_bytes(b"\x00\x01binary")
+    result = run("validate", mini_data, "--plan", MINI / "plan.yaml")
+    errors = [line for line in result.stderr.splitlines() if line.startswith("[错误]")]
+    assert result.exit_code == 2 and len(errors) == 1 and f"{table}.csv" in errors[0], result.stderr

@@ -50,6 +50,9 @@ class Checker:
 
     plan: Plan
     problems: list[Problem] = field(default_factory=list)
+    # Registry tables (townships, schools) whose file could not be read at all: their problem is reported
+    # once, and rows are not also flagged as naming an unknown township or school (follow-on noise).
+    unread: set[str] = field(default_factory=set)
     _rules: dict[tuple, list] = field(default_factory=dict, repr=False)  # rule → [flagged, summary at, text]
 
     def flag(self, raw: RawTable, mask: pd.Series | np.ndarray, key: str, message: str | Message,
@@ -145,6 +148,7 @@ def validate_dir(data_dir: str | Path, plan: Plan, *, replaced: dict[Path, Path]
         if paths[name] is not None and name not in PIECEWISE:
             raws[name], problems = read_table(source(paths[name]), table, paths[name].name)
             checker.problems += problems
+    checker.unread = {n for n in ("townships", "schools") if raws[n] is None}
     out: dict[str, pd.DataFrame] = {}
     out["townships"], out["schools"] = check_registry(checker, raws["townships"], raws["schools"])
     for name in PIECEWISE:  # the big ones, read and checked a piece at a time

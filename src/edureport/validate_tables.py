@@ -61,7 +61,8 @@ def _entities(ck: Checker, raw: RawTable, ind: pd.Series, reg: dict[str, pd.Data
     sch_town = _map(school, schools["township"])
     known_school = sch_town.notna()
     ck.flag(raw, is_school & school.eq(""), "school_id", "学校层级指标须填写学校代码")
-    ck.flag(raw, is_school & school.ne("") & ~known_school, "school_id", "未知学校代码（不在学校名录中）")
+    if "schools" not in ck.unread:
+        ck.flag(raw, is_school & school.ne("") & ~known_school, "school_id", "未知学校代码（不在学校名录中）")
     ck.flag(raw, is_school & town.ne("") & known_school & town.ne(sch_town), "township",
             lambda i: [f"与学校名录中该校所在苏木镇不一致（应为“{t}”）" for t in sch_town.iloc[i]])
     stage, name = _map(school, schools["stage"]).fillna(""), _map(school, schools["name"]).fillna("")
@@ -80,7 +81,8 @@ def _entities(ck: Checker, raw: RawTable, ind: pd.Series, reg: dict[str, pd.Data
     ck.flag(raw, outside & is_town & town.ne(""), "township", only_for)
     towns = set(reg["townships"]["township"])
     ck.flag(raw, is_town & town.eq(""), "township", "苏木镇层级指标须填写苏木镇")
-    ck.flag(raw, is_town & town.ne("") & ~town.isin(towns), "township", "未知苏木镇（不在苏木镇名录中）")
+    if "townships" not in ck.unread:
+        ck.flag(raw, is_town & town.ne("") & ~town.isin(towns), "township", "未知苏木镇（不在苏木镇名录中）")
     ck.flag(raw, is_town & school.ne(""), "school_id", "苏木镇层级指标不应填写学校代码")
     ck.flag(raw, is_banner & (school.ne("") | town.ne("")), "township", "全旗层级指标的学校代码和苏木镇应留空")
     entity = np.where(is_school, school, np.where(is_town, town, ""))
@@ -221,9 +223,11 @@ def check_activities(ck: Checker, raw: RawTable | None, reg: dict[str, pd.DataFr
     known = task.map(lambda t: pd.notna(t) and plan.has("task", int(t))).astype(bool)
     ck.flag(raw, task.notna() & ~known, "task", "未知任务编号（工作要点中没有该任务）")
     town, school = plain_text(f["township"]), clean_text(f["school_id"])
-    ck.flag(raw, town.ne("") & ~town.isin(set(reg["townships"]["township"])), "township", "未知苏木镇")
+    if "townships" not in ck.unread:
+        ck.flag(raw, town.ne("") & ~town.isin(set(reg["townships"]["township"])), "township", "未知苏木镇")
     sch_town = _map(school, reg["schools"].drop_duplicates("school_id").set_index("school_id")["township"])
-    ck.flag(raw, school.ne("") & sch_town.isna(), "school_id", "未知学校代码（不在学校名录中）")
+    if "schools" not in ck.unread:
+        ck.flag(raw, school.ne("") & sch_town.isna(), "school_id", "未知学校代码（不在学校名录中）")
     ck.flag(raw, school.ne("") & town.ne("") & sch_town.notna() & town.ne(sch_town), "township",
             "与学校名录中该校所在苏木镇不一致")
     ck.required(raw, "title")
