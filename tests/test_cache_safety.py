@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from edureport import cachefile
 from edureport.build import build
 from edureport.plan import Plan
 from edureport.store import fingerprint, load_data
@@ -75,6 +74,8 @@ def test_damaged_font_subset_is_made_again(private_cache: Path, how: str) -> Non
     (path,) = (private_cache / "fonts").iterdir()
     damage(path, how)
     assert subset_font(SANS, "图克镇工作进展") == good
+    from edureport import cachefile
+
     assert cachefile.read(path) == good, "stored again, whole"
 
 
@@ -96,6 +97,8 @@ def test_damaged_remembered_digest_is_hashed_again(tmp_path: Path, private_cache
 
 
 def test_envelope_refuses_every_single_bit_flip() -> None:
+    from edureport import cachefile
+
     payload = b"PAR1" + bytes(range(200)) + b"PAR1"
     blob = cachefile.pack(payload)
     assert cachefile.unpack(blob) == payload
@@ -156,3 +159,29 @@ def test_the_cache_folder_may_be_unwritable(mini_data: Path, mini_plan: Plan, tm
     monkeypatch.setenv("EDUREPORT_CACHE_DIR", str(blocked))
     result = run("status", "--data", mini_data, "--plan", MINI_PLAN, "--as-of", "2024-06-30")
     assert result.exit_code == 0 and "缓存" in result.stderr
+
+
+def test_a_same_size_edit_with_its_mtime_put_back_is_seen(mini_data: Path, mini_plan: Plan,
+                                                          tmp_path: Path) -> None:
+    """Finding 6: the remembered file digest must not hide an edit whose mtime was restored."""
+    import os
+    import time
+
+    old = time.time_ns() - 3600 * 10**9
+    for path in mini_data.iterdir():
+        os.utime(path, ns=(old, old))
+    time.sleep(2.1)  # older than the racy window: the digests are remembered from now on
+    args = ("status", "--data", mini_data, "--plan", MINI_PLAN, "--as-of", "2024-06-30")
+    before = run(*args).stdout
+    obs = mini_data / "observations.csv"
+    text = obs.read_text(encoding="utf-8")
+    assert "2024-02,,东镇,A2,3" in text
+    obs.write_text(text.replace("2024-02,,东镇,A2,3", "2024-02,,东镇,A2,7"), encoding="utf-8")  # same size
+    os.utime(obs, ns=(old, old))
+    after = run(*args).stdout
+    fresh = tmp_path / "fresh"
+    import shutil
+
+    shutil.copytree(mini_data, fresh)
+    assert after != before and after == run("status", "--data", fresh, "--plan", MINI_PLAN, "--as-of",
+                                            "2024-06-30").stdout

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from edureport import datafolder
 from edureport.intake_import import LOG
 
 from .conftest import MINI, run, tree_digest
@@ -284,6 +283,8 @@ def test_kill_at_any_moment_leaves_the_old_or_the_new_state(data: Path, tmp_path
 
 
 def test_recovery_rolls_a_committed_import_forward_and_a_prepared_one_back(data: Path) -> None:
+    from edureport import datafolder
+
     target = data / "observations.csv"
     before = target.read_bytes()
     with datafolder.lock(data, exclusive=True):
@@ -305,6 +306,8 @@ def test_recovery_rolls_a_committed_import_forward_and_a_prepared_one_back(data:
 
 
 def test_dry_run_changes_nothing_not_even_an_interrupted_import(data: Path, tmp_path: Path) -> None:
+    from edureport import datafolder
+
     with datafolder.lock(data, exclusive=True):
         txn = datafolder.Transaction(data)
         txn.put("observations.csv", b"new\n")
