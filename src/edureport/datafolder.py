@@ -166,9 +166,11 @@ def temp_path(target: Path) -> Path:
     return target.with_name(f".{target.name}{TEMP_SUFFIX}")
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks (the one hashing loop; ``store.file_digest``
+    remembers it)."""
     h = hashlib.sha256()
-    with path.open("rb") as fh:
+    with Path(path).open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()

@@ -18,8 +18,8 @@ import pandas as pd
 
 from . import limits
 from .cell_checks import hidden_with_rows
+from .datafolder import file_sha256
 from .errors import Problem
-from .inputs import file_sha256
 from .intake_template import META_KEYS, TEMPLATE_VERSION
 from .normalize import is_blank
 from .readers import RawTable, header_hits, read_sheet, read_table

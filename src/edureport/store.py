@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__, cachefile, datafolder
+from .datafolder import file_sha256
 from .errors import DataValidationError, EdureportError, Problem
 from .paths import cache_dir
 from .plan import Plan
@@ -129,15 +130,6 @@ def file_digest(path: Path, *, remember: bool = True) -> str:
         with contextlib.suppress(OSError):  # an unwritable cache only costs the hashing next time
             cachefile.write(memo, f"{key}\n{digest}".encode("ascii", "backslashreplace"))
     return digest
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's bytes, read in 1 MiB blocks (the one hashing loop; ``file_digest`` remembers it)."""
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class SnapshotGoneError(EdureportError):
