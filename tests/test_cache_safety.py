@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -33,9 +34,15 @@ def damage(path: Path, how: str) -> None:
     elif how == "folder":  # something else in its place
         path.unlink()
         path.mkdir()
+    elif how == "zero-link":  # read naively, a link to /dev/zero never ends
+        path.unlink()
+        path.symlink_to("/dev/zero")
+    elif how == "fifo":  # read naively, a FIFO blocks forever
+        path.unlink()
+        os.mkfifo(path)
 
 
-@pytest.mark.parametrize("how", ["flip", "truncate", "delete", "folder"])
+@pytest.mark.parametrize("how", ["flip", "truncate", "delete", "folder", "zero-link", "fifo"])
 @pytest.mark.parametrize("name", FILES)
 def test_damaged_data_cache_gives_the_same_figures(mini_data: Path, mini_plan: Plan, private_cache: Path,
                                                    name: str, how: str) -> None:
@@ -66,7 +73,7 @@ def test_damaged_shared_results_are_computed_again(mini_data: Path, mini_plan: P
     assert len([r for r in caplog.records if "缓存" in r.getMessage()]) == (0 if how == "delete" else 1)
 
 
-@pytest.mark.parametrize("how", ["flip", "truncate"])
+@pytest.mark.parametrize("how", ["flip", "truncate", "zero-link", "folder"])
 def test_damaged_font_subset_is_made_again(private_cache: Path, how: str) -> None:
     from edureport.fonts import SANS, subset_font
 
@@ -79,7 +86,7 @@ def test_damaged_font_subset_is_made_again(private_cache: Path, how: str) -> Non
     assert cachefile.read(path) == good, "stored again, whole"
 
 
-@pytest.mark.parametrize("how", ["flip", "truncate", "folder"])
+@pytest.mark.parametrize("how", ["flip", "truncate", "folder", "zero-link", "fifo"])
 def test_damaged_remembered_digest_is_hashed_again(tmp_path: Path, private_cache: Path, how: str,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import hashlib
@@ -185,3 +192,42 @@ def test_a_same_size_edit_with_its_mtime_put_back_is_seen(mini_data: Path, mini_
     shutil.copytree(mini_data, fresh)
     assert after != before and after == run("status", "--data", fresh, "--plan", MINI_PLAN, "--as-of",
                                             "2024-06-30").stdout
+
+
+def test_every_report_names_the_data_it_was_built_from_also_when_unchanged(mini_data: Path, tmp_path: Path) -> None:
+    """An incremental build after an import: the reports it did not rebuild still show the old
+    fingerprint, so the manifest records each report's own, and the index says so."""
+    import json
+
+    out = tmp_path / "o"
+    kwargs = {"plan_file": MINI_PLAN, "data_dir": mini_data, "as_of": "2024-06-30", "out": out, "formats": ("html",)}
+    first = build(**kwargs)
+    obs = tmp_path / "observations.csv"
+    obs.write_text("period,school_id,township,indicator_id,value,numerator,denominator\n"
+                   "2024-01,S1,,A4,0,,\n", encoding="utf-8")  # a school figure that changes no result
+    assert run("import", obs, "--data", mini_data, "--plan", MINI_PLAN, "--replace").exit_code == 0
+    second = build(**kwargs)
+    manifest = json.loads(second.manifest.read_text(encoding="utf-8"))
+    statuses = {e["key"]: e["status"] for e in manifest["reports"]}
+    assert "unchanged" in statuses.values() and "built" in statuses.values(), statuses
+    for entry in manifest["reports"]:
+        html = (second.folder / entry["files"]["html"]["path"]).read_text(encoding="utf-8")
+        assert entry["data_fingerprint"] in html, entry["key"]
+        if entry["status"] == "unchanged":
+            assert entry["data_fingerprint"] != manifest["data"]["fingerprint"]
+    index = (second.folder / "index.html").read_text(encoding="utf-8")
+    assert "该报告依据的数据没有变化" in index
+    assert first.manifest == second.manifest
+
+
+def test_a_cache_entry_that_cannot_be_read_is_bypassed(mini_data: Path, mini_plan: Plan, private_cache: Path) -> None:
+    """A file where the entry's folder should be (or a folder another account made unreadable)."""
+    import shutil
+
+    args = ("status", "--data", mini_data, "--plan", MINI_PLAN, "--as-of", "2024-06-30")
+    first = run(*args)
+    entry = private_cache / fingerprint(mini_data, mini_plan)
+    shutil.rmtree(entry)
+    entry.write_text("not a folder", encoding="utf-8")
+    second = run(*args)
+    assert second.exit_code == 0 and second.stdout == first.stdout and "缓存" in second.stderr

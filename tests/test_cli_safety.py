@@ -99,7 +99,7 @@ def test_read_only_or_full_output_folder(mini_data: Path, tmp_path: Path, how: s
         assert result.exit_code == 2, result.output
         assert ("文件系统只读" if how == "read-only" else "磁盘已满") in result.stderr, result.stderr
     finally:
-        subprocess.run(["umount", str(out)], check=False)
+        subprocess.run(["umount", "-l", str(out)], check=False)  # lazy: a busy mount is detached anyway
 
 
 def test_build_lock_is_exit_3(tmp_path: Path) -> None:
@@ -125,3 +125,51 @@ def test_an_unforeseen_error_is_one_chinese_line_not_a_traceback(tmp_path: Path)
     assert "内部错误" in done.stderr and "注入的缺陷" in done.stderr
     (saved,) = tmp_path.glob("edureport-error-*.txt")
     assert "Traceback" in saved.read_text(encoding="utf-8")
+
+
+def test_log_rotation_keeps_the_log_of_a_running_build(tmp_path: Path) -> None:
+    import fcntl
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    running = logs / "20200101-000000.log"
+    running.write_text("x", encoding="utf-8")
+    with running.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_SH)  # as a build that is still writing it holds it
+        (logs / "20200102-000000.log").write_text("x", encoding="utf-8")
+        run("build", "--out", tmp_path, "--only", "nope:1", "--keep-logs", 1)
+        assert running.exists() and not (logs / "20200102-000000.log").exists()
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo", "folder", "no-parent"])
+def test_validation_summary_never_replaces_a_special_file(mini_data: Path, tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "summary.txt"
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep", encoding="utf-8")
+    if kind == "symlink":
+        target.symlink_to(precious)
+    elif kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "folder":
+        target.mkdir()
+    else:
+        target = tmp_path / "nowhere" / "summary.txt"
+    result = run("validate", mini_data, "--plan", MINI_PLAN, "--summary", target)
+    assert result.exit_code == 2 and "无法写入" in result.stderr
+    assert precious.read_text(encoding="utf-8") == "keep" and not (tmp_path / "nowhere").exists()
+    assert kind != "symlink" or target.is_symlink()
+
+
+def test_paths_that_are_not_utf8(mini_data: Path, tmp_path: Path) -> None:
+    """GBK folder names: validation reads them; a build, whose reports carry the paths, refuses them."""
+    odd = Path(os.fsdecode(str(tmp_path).encode() + b"/" + "数据".encode("gbk")))
+    mini_data.rename(odd)
+    env = {**os.environ, "LC_ALL": "C.UTF-8"}
+    done = subprocess.run([sys.executable, "-m", "edureport", "validate", str(odd), "--plan", str(MINI_PLAN)],
+                          capture_output=True, check=False, env=env)
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    done = subprocess.run([sys.executable, "-m", "edureport", "build", "--data", str(odd), "--plan", str(MINI_PLAN),
+                           "--out", str(tmp_path / "out"), "--as-of", "2024-06-30"], capture_output=True, check=False,
+                          env=env)
+    said = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 2 and "不是 UTF-8 编码" in said and "Traceback" not in said, said

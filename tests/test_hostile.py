@@ -82,4 +82,4 @@ def test_hostile_input_is_refused_cleanly(case: Path, tmp_path: Path, monkeypatc
         after = {p: d for p, d in tree_digest(sandbox).items() if not p.startswith("out/")}
         assert after == before, f"{cmd[0]} changed or wrote files outside the output folder"
     assert {d: tree_digest(ROOT / d) for d in project} == project
-    assert data is None or data.is_dir()
+    assert data.is_dir()

@@ -109,6 +109,16 @@ def test_permissions_owner_and_group_are_kept(data: Path, tmp_path: Path) -> Non
         assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o660, 4321, 1234), p.name
 
 
+def test_extended_attributes_such_as_acls_are_kept(data: Path, tmp_path: Path) -> None:
+    path = data / "observations.csv"
+    try:
+        os.setxattr(path, "user.origin", "统计股".encode())
+    except OSError:
+        pytest.skip("this file system has no extended attributes")
+    assert do_import(submission(tmp_path), data).exit_code == 0
+    assert os.getxattr(path, "user.origin").decode() == "统计股"
+
+
 def test_symlinked_data_folder_is_written_through(data: Path, tmp_path: Path) -> None:
     month = tmp_path / "2024-02"
     data.rename(month)
@@ -121,14 +131,73 @@ def test_symlinked_data_folder_is_written_through(data: Path, tmp_path: Path) ->
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
-def test_a_symlinked_table_file_is_written_through(data: Path, tmp_path: Path) -> None:
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    (data / "activities.csv").rename(shared / "activities.csv")
-    (data / "activities.csv").symlink_to(shared / "activities.csv")
+def test_a_table_linked_inside_the_folder_is_written_through(data: Path, tmp_path: Path) -> None:
+    (data / "2024").mkdir()
+    (data / "activities.csv").rename(data / "2024" / "activities.csv")
+    (data / "activities.csv").symlink_to(Path("2024") / "activities.csv")
     assert do_import(submission(tmp_path), data).exit_code == 0
     assert (data / "activities.csv").is_symlink()
-    assert any(r[4] == "新活动" for r in rows(shared / "activities.csv"))
+    assert any(r[4] == "新活动" for r in rows(data / "2024" / "activities.csv"))
+
+
+@pytest.mark.parametrize("name", ["import-log.csv", "activities.csv"])
+def test_a_link_out_of_the_folder_is_never_written_through(data: Path, tmp_path: Path, name: str) -> None:
+    """Anyone who can write the data folder could plant import-log.csv -> somebody's .bashrc; and two
+    folders sharing a linked table would overwrite each other's imports."""
+    victim = tmp_path / "victim" / "bashrc"
+    victim.parent.mkdir()
+    victim.write_text("echo hello\n" if name == LOG else (data / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (data / name).unlink(missing_ok=True)
+    (data / name).symlink_to(victim)
+    before, kept = tree_digest(data), victim.read_bytes()
+    result = do_import(submission(tmp_path), data)
+    assert result.exit_code == 2 and "数据文件夹之外" in result.stderr, result.output + result.stderr
+    assert victim.read_bytes() == kept and tree_digest(data) == before
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "zero"])
+def test_an_import_log_that_is_not_a_file_is_refused(data: Path, tmp_path: Path, kind: str) -> None:
+    log = data / LOG
+    if kind == "folder":
+        log.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(log)
+    else:
+        log.symlink_to("/dev/zero")
+    result = do_import(submission(tmp_path), data)
+    said = "数据文件夹之外" if kind == "zero" else "不是普通文件"
+    assert result.exit_code == 2 and said in result.stderr, result.output + result.stderr
+
+
+def test_an_import_log_with_an_open_quote_is_refused_and_an_empty_one_restarted(data: Path, tmp_path: Path) -> None:
+    (data / LOG).write_text('时间,文件\n2024-01-01,"unfinished\n', encoding="utf-8")
+    result = do_import(submission(tmp_path), data)
+    assert result.exit_code == 2 and "引号没有配对" in result.stderr
+    (data / LOG).write_bytes(b"")
+    assert do_import(submission(tmp_path), data).exit_code == 0
+    assert rows(data / LOG)[0][:3] == ["时间", "文件", "SHA256"]
+
+
+def test_a_form_named_in_gbk_is_imported_under_its_chinese_name(data: Path, tmp_path: Path) -> None:
+    """A file name from a Windows zip or USB stick: its bytes are GBK, not UTF-8."""
+    import subprocess
+    import sys
+
+    form = tmp_path / "form.xlsx"
+    assert run("template", form, "--township", "西镇", "--period", "2024-05", "--data", data,
+               "--plan", MINI_PLAN).exit_code == 0
+    import openpyxl
+
+    book = openpyxl.load_workbook(form)
+    row = next(r for r in book["指标数据"].iter_rows(min_row=2) if r[4].value == "A2")
+    row[7].value = 4
+    book.save(form)
+    odd = os.fsdecode(str(tmp_path).encode() + b"/" + "西镇-2024-05.xlsx".encode("gbk"))
+    os.rename(form, odd)
+    done = subprocess.run([sys.executable, "-m", "edureport", "import", odd, "--data", str(data), "--plan",
+                           str(MINI_PLAN)], capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    assert rows(data / LOG)[-1][1] == "西镇-2024-05.xlsx"
 
 
 def test_text_that_excel_would_run_is_neutralised_in_data_and_log(data: Path, tmp_path: Path) -> None:
@@ -136,7 +205,7 @@ def test_text_that_excel_would_run_is_neutralised_in_data_and_log(data: Path, tm
     hostile = ["=cmd|' /C calc'!A0", '=HYPERLINK("http://x","点击")', "+1+1", "@SUM(A1:A9)", "-2+3"]
     for n, title in enumerate(hostile):
         files = submission(tmp_path, value=n + 1, title='"' + title.replace('"', '""') + '"')
-        assert do_import(files, data).exit_code == 0
+        assert do_import(files, data, "--replace").exit_code == 0  # each replaces the last one's activity
         stored = rows(data / "activities.csv")
         assert [r[4] for r in stored if r[0] == "2024-02-10"] == ["'" + title]
     form = tmp_path / "=HYPERLINK(1).xlsx"
@@ -160,8 +229,20 @@ def test_text_that_excel_would_run_is_neutralised_in_data_and_log(data: Path, tm
     from edureport.store import load_data
 
     assert hostile[-1] in set(load_data(data, load_plan(MINI_PLAN)).activities["title"])
-    again = do_import(submission(tmp_path, value=5, title='"-2+3"'), data)
+    again = do_import(submission(tmp_path, value=5, title='"-2+3"'), data, "--replace")
     assert "数据没有变化" in again.output, "re-importing the same text changes nothing"
+
+
+def test_a_plain_table_that_would_delete_rows_needs_replace(data: Path, tmp_path: Path) -> None:
+    """A one-row plain table covers a whole township-month: the other rows of that month would go."""
+    before = tree_digest(data)
+    obs = tmp_path / "observations.csv"
+    obs.write_text(OBS + "2024-01,,东镇,A2,2,,\n", encoding="utf-8")  # 东镇 2024-01 also has school rows
+    result = do_import([obs], data)
+    assert result.exit_code == 2 and "--replace" in result.stderr and "将被删除" in result.stderr, result.stderr
+    assert tree_digest(data) == before
+    result = do_import([obs], data, "--replace")
+    assert result.exit_code == 0 and "删除" in result.output
 
 
 # ---- finding 2: two imports at once ----------------------------------------------------------------
@@ -206,22 +287,91 @@ def test_two_concurrent_imports_of_different_townships_both_land(data: Path, tmp
         assert sorted(r[4] for r in log[1:]) == ["东镇", "东镇", "西镇", "西镇"], round_
 
 
-def test_import_refuses_with_exit_3_or_waits_and_readers_wait(data: Path, tmp_path: Path) -> None:
+def _hold(data: Path, seconds: float):
+    """Another process holding the folder's exclusive lock (as an import does) for ``seconds``."""
     import subprocess
     import sys
 
     code = ("import sys, time\nfrom edureport import datafolder\n"
             f"with datafolder.lock({str(data)!r}, exclusive=True):\n"
             "    print('held', flush=True)\n    time.sleep(float(sys.argv[1]))\n")
-    holder = subprocess.Popen([sys.executable, "-c", code, "3"], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen([sys.executable, "-c", code, str(seconds)], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_second_import_queues_or_with_no_wait_exits_3(data: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    holder = _hold(data, 3)
     result = do_import(submission(tmp_path), data, "--no-wait")
     assert result.exit_code == 3 and "另一个导入" in result.stderr
     started = time.perf_counter()
-    checked = run("validate", data, "--plan", MINI_PLAN)  # a reader waits for the import, then reads
-    assert checked.exit_code == 0 and holder.wait() == 0
-    result = do_import(submission(tmp_path), data)  # and an import queues
-    assert result.exit_code == 0 and time.perf_counter() - started > 1.0
+    queued = subprocess.run([sys.executable, "-m", "edureport", "import", *map(str, submission(tmp_path)), "--data",
+                             str(data), "--plan", str(MINI_PLAN)], capture_output=True, text=True, check=False)
+    assert time.perf_counter() - started > 2.0 and holder.wait(10) == 0, "it waited for the other import"
+    assert queued.returncode == 0 and "排队等待" in queued.stderr and "已写入" in queued.stdout, queued.stderr
+
+
+def test_readers_wait_for_an_import_and_say_so(data: Path) -> None:
+    holder = _hold(data, 2)
+    started = time.perf_counter()
+    checked = run("validate", data, "--plan", MINI_PLAN)
+    assert checked.exit_code == 0 and time.perf_counter() - started > 1.5, "it waited for the import"
+    assert "等它完成后再读取" in checked.stderr
+    assert holder.wait(10) == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_a_full_data_folder_refuses_the_import_and_keeps_the_data(data: Path, tmp_path: Path) -> None:
+    import subprocess
+
+    folder = tmp_path / "small"
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], check=False).returncode:
+        pytest.skip("this machine does not allow mounting a tmpfs")
+    try:
+        shutil.copytree(data, folder / "data")
+        filler = folder / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)  # fill the disk, then free two pages:
+        with contextlib.suppress(OSError):  # the journal fits, the new data do not
+            while True:
+                os.write(fd, b"\0" * 4096)
+        os.close(fd)
+        os.truncate(filler, max(0, filler.stat().st_size - 8192))
+        before = tree_digest(folder / "data")
+        big = tmp_path / "activities.csv"
+        big.write_text("date,task,township,school_id,title,participants\n" + "".join(
+            f"2024-02-{d:02d},1,东镇,,活动{n}{'长' * 40},{n}\n" for n in range(300) for d in (n % 28 + 1,)),
+            encoding="utf-8")
+        result = do_import([big], folder / "data")
+        assert result.exit_code == 2, result.output + result.stderr
+        assert "磁盘已满" in result.stderr and "Traceback" not in result.output
+        assert tree_digest(folder / "data") == before and not list((folder / "data").glob(".*"))
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_recovery_killed_halfway_is_finished_by_the_next_reader(data: Path, tmp_path: Path) -> None:
+    ctx = _ctx()
+    env = {"EDUREPORT_CACHE_DIR": os.environ["EDUREPORT_CACHE_DIR"]}
+    files = submission(tmp_path)
+    reference = tmp_path / "reference"
+    shutil.copytree(data, reference)
+    assert do_import(files, reference).exit_code == 0
+    args = ["import", *map(str, files), "--data", str(data), "--plan", str(MINI_PLAN)]
+    proc = ctx.Process(target=_child, args=(args, {**env, "EDUREPORT_KILL_AT": "committed"}, None))
+    proc.start()
+    proc.join(60)
+    assert proc.exitcode == -9
+    reader = ctx.Process(target=_child, args=(["validate", str(data), "--plan", str(MINI_PLAN)],
+                                               {**env, "EDUREPORT_KILL_AT": "renamed-1"}, None))
+    reader.start()
+    reader.join(60)
+    assert reader.exitcode == -9, "the reader was killed in the middle of finishing the import"
+    assert run("validate", data, "--plan", MINI_PLAN).exit_code == 0
+    assert state(data) == state(reference)
 
 
 # ---- finding 3 and the kill test -------------------------------------------------------------------
@@ -283,33 +433,57 @@ def test_kill_at_any_moment_leaves_the_old_or_the_new_state(data: Path, tmp_path
 
 
 def test_recovery_rolls_a_committed_import_forward_and_a_prepared_one_back(data: Path) -> None:
-    from edureport import datafolder
+    from edureport import datafolder, journal
 
     target = data / "observations.csv"
     before = target.read_bytes()
     with datafolder.lock(data, exclusive=True):
-        txn = datafolder.Transaction(data)
+        txn = journal.Transaction(data)
         txn.put("observations.csv", b"new\n")
         txn.prepare()
-    assert datafolder.pending(data) and target.read_bytes() == before
+    assert journal.pending(data) and target.read_bytes() == before
     assert run("validate", data, "--plan", MINI_PLAN).exit_code == 0  # readers finish it: rolled back
-    assert not datafolder.pending(data) and target.read_bytes() == before
+    assert not journal.pending(data) and target.read_bytes() == before
     assert not list(data.glob(".*"))
     with datafolder.lock(data, exclusive=True):
-        txn = datafolder.Transaction(data)
+        txn = journal.Transaction(data)
         txn.put("notes.csv", b"x\n")
         txn.prepare()
         txn._journal("committed")  # as if killed right after the commit point
     with datafolder.lock(data, exclusive=True):
-        assert datafolder.recover(data) == "rolled-forward"
-    assert (data / "notes.csv").read_bytes() == b"x\n" and not datafolder.pending(data)
+        assert journal.recover(data) == "rolled-forward"
+    assert (data / "notes.csv").read_bytes() == b"x\n" and not journal.pending(data)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_a_read_only_copy_with_an_uncommitted_import_is_read_as_it_was(data: Path, tmp_path: Path) -> None:
+    """A backup snapshot taken mid-import: never committed, so the old data stand and can be read."""
+    import subprocess
+
+    from edureport import datafolder, journal
+
+    copy = tmp_path / "snapshot"
+    copy.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(copy)], check=False).returncode:
+        pytest.skip("this machine does not allow mounting a tmpfs")
+    try:
+        shutil.copytree(data, copy / "data")
+        with datafolder.lock(copy / "data", exclusive=True):
+            txn = journal.Transaction(copy / "data")
+            txn.put("observations.csv", b"new\n")
+            txn.prepare()
+        subprocess.run(["mount", "-o", "remount,ro", str(copy)], check=True)
+        result = run("validate", copy / "data", "--plan", MINI_PLAN)
+        assert result.exit_code == 0, result.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(copy)], check=False)
 
 
 def test_dry_run_changes_nothing_not_even_an_interrupted_import(data: Path, tmp_path: Path) -> None:
-    from edureport import datafolder
+    from edureport import datafolder, journal
 
     with datafolder.lock(data, exclusive=True):
-        txn = datafolder.Transaction(data)
+        txn = journal.Transaction(data)
         txn.put("observations.csv", b"new\n")
         txn.prepare()
     before = tree_digest(data)

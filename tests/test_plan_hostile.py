@@ -63,6 +63,10 @@ CASES = [
     ("plan-target-inf.yaml", "指标 A2.target", "应为有限的数字"),
     ("plan-target-nan.yaml", "指标 A2.target", "应为有限的数字"),
     ("plan-target-negative.yaml", "指标 A2.target", "不能为负数"),
+    ("plan-target-octal.yaml", "指标 A2.target", "应为数字"),  # YAML 1.1 would read 8
+    ("plan-target-hex.yaml", "指标 A2.target", "应为数字"),  # 16
+    ("plan-target-binary.yaml", "指标 A2.target", "应为数字"),  # 5
+    ("plan-target-sexagesimal.yaml", "指标 A2.target", "应为数字"),  # 90
     ("plan-target-1e308.yaml", "指标 A2.target", "目标过大（上限 1,000,000,000）"),
     ("plan-target-1e308-plain.yaml", "指标 A2.target", "应为数字（不加引号"),
     ("plan-huge-integer.yaml", "指标 A2.target", "应为数字"),

@@ -19,18 +19,21 @@ from typing import Any
 from .asof import as_of_date
 from .commentary import load_commentary
 from .execute import JobResult, notebooks_dir, run_job_safe
-from .inputs import file_sha256, job_key, shown_by_township_reports
+from .inputs import job_key, shown_by_township_reports
 from .lock import LOCK_FILE, BuildLock
 from .manifest import read_manifest, report_entry, write_index, write_manifest
 from .paths import (
+    OutputError,
     check_output,
     commentary_file,
     default_plan_file,
     demo_data_dir,
+    file_sha256,
     output_error,
     outputs_dir,
     report_dir,
     report_files,
+    utf8_problem,
 )
 from .plan import load_plan
 from .reports import Job, select_jobs
@@ -64,12 +67,17 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
     build runs changes the next build only, never half of this one.
     """
     plan_path = Path(plan_file) if plan_file else default_plan_file()
+    data_path = Path(data_dir) if data_dir else demo_data_dir()
+    root = Path(out) if out else outputs_dir()
+    # Reports carry these paths (notebook parameters, manifest): they must be text.
+    odd = [w for p, what in ((plan_path, "工作要点文件"), (data_path, "数据文件夹"), (root, "输出文件夹"))
+           if (w := utf8_problem(p, what))]
+    if odd:
+        raise OutputError("；".join(odd))
     plan = load_plan(plan_path)
     when = as_of_date(plan, as_of)
     notes_path = Path(commentary) if commentary else commentary_file(plan.year)
     load_commentary(notes_path, plan)  # a malformed commentary file stops the build before any report runs
-    data_path = Path(data_dir) if data_dir else demo_data_dir()
-    root = Path(out) if out else outputs_dir()
     folder = report_dir(root, plan.year, when.isoformat())
     data = load_data(data_path, plan)  # raises DataValidationError before anything is written
     selected = select_jobs(plan, list(data.townships["township"]), only)
@@ -101,7 +109,7 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
             if job.key in done:
                 result = done[job.key]
                 result.input_key = keys[job.key]
-                entries.append(report_entry(result, folder, previous.get(job.key)))
+                entries.append(report_entry(result, folder, previous.get(job.key), data.fingerprint))
             else:
                 result = JobResult(job, "unchanged", 0.0, {k: str(folder / v["path"])
                                                             for k, v in previous[job.key]["files"].items()},

@@ -15,14 +15,18 @@ checking and reading.
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import logging
+import os
+import shutil
+import stat
 import struct
 from pathlib import Path
 
 from . import __version__
-from .paths import PACKAGE_DIR, write_atomic
+from .paths import PACKAGE_DIR, why, write_atomic
 
 CODE_SUFFIXES = (".py", ".css", ".j2", ".json")
 
@@ -47,19 +51,42 @@ def unpack(blob: bytes) -> bytes | None:
 
 
 def write(path: Path, payload: bytes) -> None:
+    """Store ``payload``; whatever is in the way (a folder, a link, a FIFO put there) is removed first,
+    so a damaged entry is repaired, not warned about on every run."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
     write_atomic(path, pack(payload))
 
 
 def read(path: Path, *, warn: bool = True) -> bytes | None:
-    """The verified payload; None when the file is missing or damaged (damaged: with one warning line)."""
+    """The verified payload; None when the file is missing or damaged (damaged: with one warning line).
+
+    Only a regular file is read (not followed through a link: a link to /dev/zero would be read
+    forever; a FIFO would block), and only as many bytes as its header says it holds."""
     try:
-        blob = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
         return None
-    except OSError as exc:  # a folder in its place, no permission: unusable, so rebuilt like a damaged one
+    except OSError as exc:  # a link, a folder, no permission: unusable, so rebuilt like a damaged one
         if warn:
-            warn_damaged(path, exc.strerror or type(exc).__name__)
+            warn_damaged(path, "不是普通文件" if exc.errno in (errno.ELOOP, errno.EISDIR) else why(exc))
         return None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):  # a folder, a FIFO, a device
+        os.close(fd)
+        if warn:
+            warn_damaged(path, "不是普通文件")
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        blob = b""
+        if st.st_size >= HEADER.size:
+            head = fh.read(HEADER.size)
+            length = HEADER.unpack(head)[2] if len(head) == HEADER.size else -1
+            if length == st.st_size - HEADER.size:
+                blob = head + fh.read(length)
     payload = unpack(blob)
     if payload is None and warn:
         warn_damaged(path, "校验不符")

@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import limits
 from .errors import Problem
-from .tables import Table
+from .tables import Table, normalise_header
 from .xlsx_scan import SheetScan, cell_position
 
 if TYPE_CHECKING:
@@ -70,10 +70,15 @@ def error_values(raw: RawTable, table: Table) -> list[Problem]:
     return out
 
 
+def header_hits(sheet, table: Table) -> int:
+    """How many of a sheet's first-row headers belong to a table (to find renamed sheets by content)."""
+    mapping = table.header_map()
+    first = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
+    return sum(normalise_header(v) in mapping for v in first if v is not None)
+
+
 def looks_like(sheet, table: Table) -> bool:
     """Whether a sheet's first row holds this table's headers (all required ones, or at least two)."""
-    from .readers import header_hits
-
     needed = min(2, sum(c.required for c in table.columns))
     return header_hits(sheet, table) >= needed
 

@@ -7,6 +7,7 @@ directory, as everywhere else on the command line.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from .paths import default_plan_file, demo_data_dir, demo_reference_file
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED = 0, 1, 2, 3
 
 # No dir_okay/exists checks on paths: click's messages are English; the library's are Chinese and located.
-plan_option = click.option("--plan", "plan_file", type=click.Path(path_type=Path),
+plan_option = click.option("--plan", "plan_file", type=click.Path(path_type=Path, readable=False),
                            default=None, help="工作要点文件（YAML），默认 params/ 中最新的 plan-*.yaml")
 
 
@@ -55,13 +56,15 @@ def cli() -> None:
 
 
 @cli.command("validate")
-@click.argument("data_dir", type=click.Path(path_type=Path))
+@click.argument("data_dir", type=click.Path(path_type=Path, readable=False))
 @plan_option
-@click.option("--summary", "summary_file", type=click.Path(path_type=Path),
+@click.option("--summary", "summary_file", type=click.Path(path_type=Path, readable=False),
               help="校验通过时把摘要另存到此文件")
 @click.option("--max-problems", type=int, default=200, show_default=True, help="最多显示的问题条数（0 为全部）")
 def validate_cmd(data_dir: Path, plan_file: Path | None, summary_file: Path | None, max_problems: int) -> None:
-    """校验数据文件夹 DATA_DIR：列出全部问题（文件、工作表、行、列、值），不修改任何文件。"""
+    """校验数据文件夹 DATA_DIR：列出全部问题（文件、工作表、行、列、值）。
+
+    不修改数据；唯一的例外是先完成（或撤销）一次被中断的导入。"""
     from .store import load_data
     from .summary import data_summary
 
@@ -72,8 +75,12 @@ def validate_cmd(data_dir: Path, plan_file: Path | None, summary_file: Path | No
     text = data_summary(ds)
     click.echo(text)
     if summary_file:
-        from .paths import output_error, write_atomic
+        from .paths import OutputError, output_error, write_atomic
 
+        if summary_file.is_symlink() or (summary_file.exists() and not summary_file.is_file()):
+            _fail(OutputError(f"无法写入 {summary_file}：它不是普通文件（链接、设备或文件夹），摘要不会替换它"), None)
+        if not summary_file.parent.is_dir():
+            _fail(OutputError(f"无法写入 {summary_file}：文件夹 {summary_file.parent} 不存在"), None)
         try:
             write_atomic(summary_file, text + "\n")
         except OSError as exc:
@@ -81,9 +88,9 @@ def validate_cmd(data_dir: Path, plan_file: Path | None, summary_file: Path | No
 
 
 @cli.command("demo-data")
-@click.argument("out_dir", type=click.Path(path_type=Path), default=None, required=False)
+@click.argument("out_dir", type=click.Path(path_type=Path, readable=False), default=None, required=False)
 @plan_option
-@click.option("--reference", type=click.Path(path_type=Path), default=None,
+@click.option("--reference", type=click.Path(path_type=Path, readable=False), default=None,
               help="示例名录（苏木镇与学校），默认 params/demo-reference.yaml")
 @click.option("--townships", type=click.IntRange(1), default=6, show_default=True, help="苏木镇数量")
 @click.option("--schools-per-township", type=click.IntRange(1), default=8, show_default=True,
@@ -99,7 +106,12 @@ def demo_data_cmd(out_dir: Path | None, plan_file: Path | None, reference: Path 
                                schools_per_township=schools_per_township, seed=seed)
     except EdureportError as exc:
         _fail(exc, None)
-    paths = demo.write(tables, out_dir or demo_data_dir())
+    from .paths import output_error
+
+    try:
+        paths = demo.write(tables, out_dir or demo_data_dir())
+    except OSError as exc:
+        _fail(output_error(Path(exc.filename or out_dir or demo_data_dir()), exc), None)
     for path, frame in zip(paths, tables.values(), strict=True):
         click.echo(f"{path}：{len(frame):,} 行")
 
@@ -117,7 +129,7 @@ def plan_cmd(plan_file: Path | None) -> None:
 
 
 @cli.command("status")
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
+@click.option("--data", "data_dir", type=click.Path(path_type=Path, readable=False), default=None,
               help="数据文件夹，默认 data/demo")
 @plan_option
 @click.option("--as-of", default="", help="截至日期，写作 YYYY-MM-DD、YYYY/M/D 或 YYYY年M月D日；默认工作要点年度末")
@@ -144,21 +156,31 @@ def status_cmd(data_dir: Path | None, plan_file: Path | None, as_of: str, townsh
 
 
 def main() -> None:
-    """The ``edureport`` command. An error edureport did not foresee is a bug, not the user's fault:
-    one Chinese line says so and where the details were saved, instead of a traceback."""
+    """The ``edureport`` command. Ctrl-C ends with code 130 and "已中断"; an error edureport did not
+    foresee is a bug, not the user's fault: one Chinese line says so and where the details were saved,
+    instead of a traceback."""
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 must not crash the printing
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")
     try:
-        cli(prog_name="edureport")
-    except KeyboardInterrupt:
+        code = cli.main(prog_name="edureport", standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("已中断。", err=True)
         sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
     except Exception as exc:
         with tempfile.NamedTemporaryFile("w", prefix="edureport-error-", suffix=".txt", delete=False,
-                                         encoding="utf-8") as fh:
+                                         encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(f"edureport {__version__} {' '.join(sys.argv)}\n")
             traceback.print_exc(file=fh)
         click.echo(f"内部错误：{type(exc).__name__}: {str(exc)[:200]}。这是 edureport 的缺陷而不是数据问题；"
                    f"详细信息已保存到 {fh.name}，请发给维护人员。", err=True)
         sys.exit(EXIT_FAILED)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 from .cli_build import build_cmd  # noqa: E402  (registers the command on the group)

@@ -7,6 +7,7 @@ an output folder that cannot be written); 3 another build is using the output fo
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import sys
 import time
 from pathlib import Path
@@ -71,10 +72,12 @@ def _logger(log_dir: Path, keep: int):
     check_output(log_dir)
     logs = sorted(p for p in log_dir.glob("*.log") if p.is_file())
     for old in logs[: max(0, len(logs) - keep + 1)]:
-        old.unlink(missing_ok=True)
+        if not _in_use(old):  # the log of a build that is still running stays
+            old.unlink(missing_ok=True)
     path = log_dir / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.log"
     try:
         fh = path.open("a", encoding="utf-8")
+        fcntl.flock(fh, fcntl.LOCK_SH)  # "in use" for as long as this build runs (released when it ends)
     except OSError as exc:
         raise output_error(path, exc) from None
 
@@ -87,12 +90,23 @@ def _logger(log_dir: Path, keep: int):
     return log, fh, path
 
 
+def _in_use(log: Path) -> bool:
+    try:
+        with log.open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
 @click.command("build")
-@click.option("--plan", "plan_file", type=click.Path(path_type=Path), default=None,
+@click.option("--plan", "plan_file", type=click.Path(path_type=Path, readable=False), default=None,
               help="工作要点文件（YAML），默认 params/ 中最新的 plan-*.yaml")
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
+@click.option("--data", "data_dir", type=click.Path(path_type=Path, readable=False), default=None,
               help="数据文件夹，默认 data/demo")
-@click.option("--commentary", type=click.Path(path_type=Path), default=None,
+@click.option("--commentary", type=click.Path(path_type=Path, readable=False), default=None,
               help="补充说明文件（YAML），默认 params/commentary-<年度>.yaml")
 @click.option("--as-of", default="", help="截至日期，写作 YYYY-MM-DD、YYYY/M/D 或 YYYY年M月D日；默认工作要点年度末")
 @click.option("--only", multiple=True, help="只生成部分报告，可重复：section:2、township:<名称>、review")
@@ -106,7 +120,7 @@ def _logger(log_dir: Path, keep: int):
 @click.option("--wait", "wait_for_lock", is_flag=True, help="已有构建在运行时排队等待，而不是立即退出")
 @click.option("--quiet", "-q", is_flag=True, help="不显示进度，只在出错时输出（适合定时任务）")
 @click.option("--keep-logs", type=click.IntRange(1), default=30, show_default=True, help="保留最近多少个日志文件")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="输出文件夹，默认 outputs/")
+@click.option("--out", type=click.Path(path_type=Path, readable=False), default=None, help="输出文件夹，默认 outputs/")
 def build_cmd(plan_file, data_dir, commentary, as_of, only, formats, jobs, force, timeout, executor, scheduler,
               wait_for_lock, quiet, keep_logs, out) -> None:
     """生成报告（默认全部：各部分、各苏木镇、年度工作总结）：并行、增量、可中断恢复。"""
@@ -143,7 +157,8 @@ def build_cmd(plan_file, data_dir, commentary, as_of, only, formats, jobs, force
             files = "  ".join(sorted(Path(p).name for k, p in r.files.items() if k in ("html", "pdf")))
             click.echo(f"  {STATUS.get(r.status, r.status):<4} {r.seconds:6.1f}s  {r.job.title}  {files}")
     for r in failed:
-        click.echo(f"失败：{r.job.title}：{r.error}", err=True)
+        said = r.error if r.error.startswith(r.job.title) else f"{r.job.title}：{r.error}"  # the title once
+        click.echo(f"失败：{said}", err=True)
     log(f"日志：{log_path}", echo=False)
     fh.close()
     sys.exit(EXIT_FAILED if failed else EXIT_OK)

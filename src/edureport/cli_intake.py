@@ -13,12 +13,12 @@ from .tables import TABLES
 
 
 @click.command("template")
-@click.argument("out", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path, readable=False))
 @click.option("--township", required=True, help="苏木镇名称")
 @click.option("--period", required=True, help="报送月份 YYYY-MM")
-@click.option("--plan", "plan_file", type=click.Path(path_type=Path), default=None,
+@click.option("--plan", "plan_file", type=click.Path(path_type=Path, readable=False), default=None,
               help="工作要点文件，默认 params/ 中最新的 plan-*.yaml")
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
+@click.option("--data", "data_dir", type=click.Path(path_type=Path, readable=False), default=None,
               help="数据文件夹（取学校名录），默认 data/demo")
 def template_cmd(out: Path, township: str, period: str, plan_file: Path | None, data_dir: Path | None) -> None:
     """生成一个苏木镇一个月的 Excel 填报表 OUT（.xlsx）。"""
@@ -34,21 +34,27 @@ def template_cmd(out: Path, township: str, period: str, plan_file: Path | None, 
         path = build_template(plan, load_data(data_dir or demo_data_dir(), plan), township, period, out)
     except EdureportError as exc:
         _fail(exc, 200)
+    except OSError as exc:  # the form could not be saved there (a folder of that name, no permission, full)
+        from .paths import output_error
+
+        _fail(output_error(out, exc), None)
     click.echo(f"已生成填报表：{path}")
 
 
 @click.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
+@click.option("--data", "data_dir", type=click.Path(path_type=Path, readable=False), default=None,
               help="要合并到的数据文件夹，默认 data/demo")
-@click.option("--plan", "plan_file", type=click.Path(path_type=Path), default=None,
+@click.option("--plan", "plan_file", type=click.Path(path_type=Path, readable=False), default=None,
               help="工作要点文件，默认 params/ 中最新的 plan-*.yaml")
 @click.option("--township", default="", help="只接受这个苏木镇的填报表")
 @click.option("--period", default="", help="只接受这个月份（YYYY-MM）的填报表")
 @click.option("--dry-run", is_flag=True, help="只显示将新增、替换、删除哪些行，不写入（不修改任何文件）")
+@click.option("--replace", is_flag=True,
+              help="允许普通表删除其覆盖的苏木镇—月份中原有而新表中没有的行（填报表不需要）")
 @click.option("--no-wait", is_flag=True, help="另一个导入正在进行时立即退出（退出码 3），而不是排队等待")
 def import_cmd(files: tuple[Path, ...], data_dir: Path | None, plan_file: Path | None, township: str, period: str,
-               dry_run: bool, no_wait: bool) -> None:
+               dry_run: bool, replace: bool, no_wait: bool) -> None:
     """把填好的填报表（或按数据格式整理的 CSV/XLSX 表）校验后合并到数据文件夹：有任何错误则什么都不写。
 
     同一数据文件夹同时只进行一个导入，其他导入排队；导入被中途打断（包括断电、kill -9）时，数据保持导入前或导入后的完整状态。"""
@@ -62,7 +68,8 @@ def import_cmd(files: tuple[Path, ...], data_dir: Path | None, plan_file: Path |
 
     try:
         summary = import_files(list(files), data_dir or demo_data_dir(), _plan(plan_file), dry_run=dry_run,
-                               township=township, period=period, wait=0 if no_wait else WAIT_SECONDS,
+                               township=township, period=period, replace=replace,
+                               wait=0 if no_wait else WAIT_SECONDS,
                                on_wait=waiting)
     except EdureportError as exc:
         _fail(exc, 200)

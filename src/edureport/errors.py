@@ -7,7 +7,7 @@ because analysts fix a file once, not once per error.
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -18,9 +18,17 @@ SHOWN_VALUE_CHARS = 60  # values, sheet and column names
 SHOWN_FILE_CHARS = 200  # file names and paths (a deep path is legitimately long)
 SHOWN_MESSAGE_CHARS = 300
 # Characters that would garble or mislead a terminal (line breaks, escape sequences, NUL, bidirectional
-# overrides that reorder what is shown) are shown escaped, as \x00, \n, \u202e.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# overrides that reorder what is shown, zero-width characters) are shown escaped, as \x00, \n, \u202e:
+# the Unicode categories of control, format, surrogate and line/paragraph separator characters. The
+# name rules (``normalize``) refuse the same characters in names.
+INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _shown(ch: str) -> str:
+    if ch in _NAMED:
+        return _NAMED[ch]
+    return ch.encode("unicode_escape", "backslashreplace").decode("ascii") if unicodedata.category(ch) in INVISIBLE else ch
 
 
 def for_display(text: object, limit: int = SHOWN_VALUE_CHARS) -> str:
@@ -28,7 +36,7 @@ def for_display(text: object, limit: int = SHOWN_VALUE_CHARS) -> str:
     characters with the full length given ("…（共 N 个字符）")."""
     s = str(text)
     cut = s[:limit]
-    out = _UNSAFE.sub(lambda m: _NAMED.get(m.group(), m.group().encode("unicode_escape").decode("ascii")), cut)
+    out = "".join(_shown(ch) for ch in cut)
     return out if len(s) <= limit else f"{out}…（共 {len(s):,} 个字符）"
 
 

@@ -18,8 +18,9 @@ from typing import Any
 import pandas as pd
 
 from .cachefile import code_fingerprint
+from .paths import file_sha256
 from .reports import Job
-from .store import DataSet, file_sha256
+from .store import DataSet
 
 
 def frame_digest(frame: pd.DataFrame) -> str:

@@ -12,7 +12,7 @@ never touching what it does not own.
   own encoding and line ending. Sub-folders, other files, links, permissions and owners are untouched;
   a symlinked folder or table file is written through to its target.
 - **Transaction.** The new versions are written beside the old ones, the merged folder is validated as a
-  whole, and the files are swapped in under a journal (``datafolder.Transaction``): a kill at any
+  whole, and the files are swapped in under a journal (``journal.Transaction``): a kill at any
   instant leaves exactly the old data and log, or exactly the new ones.
 - **Excel-safe text.** Text cells written start with an apostrophe where Excel would read a formula
   (``csvsafe``).
@@ -25,14 +25,16 @@ import csv
 import datetime as dt
 import io
 import re
+from array import array
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from . import datafolder
+from . import datafolder, journal
 from .csv_scan import ENCODINGS
 from .csvsafe import neutralise, restore
 from .errors import DataValidationError, EdureportError, Problem
@@ -48,7 +50,7 @@ LOG = "import-log.csv"
 LOG_HEADER = ["时间", "文件", "SHA256", "表", "苏木镇", "期间", "新增", "替换", "删除", "未变"]
 KEYS = {"observations": ("period", "indicator_id", "school_id", "township"), "projects": ("period", "project_id"),
         "activities": ("date", "task", "title", "township", "school_id")}
-_LINES = re.compile(r"(?<=\n)")  # split after "\n" only: csv and pandas end records at \n, not at U+2028
+_LINE = re.compile(r"[^\n]*\n|[^\n]+")  # lines end at "\n" only, as for csv and pandas (not at U+2028)
 
 
 class MergeError(EdureportError):
@@ -88,7 +90,7 @@ def _day(x) -> str:
 def canonical(name: str, raw_frame: pd.DataFrame, clean: pd.DataFrame) -> list[dict[str, str]]:
     """Rows as the data folder stores them: normalised codes, YYYY-MM months, plain numbers, ISO dates;
     text as the unit typed it (``csvsafe`` adds its apostrophe only when writing)."""
-    note = plain_text(raw_frame["note"]).map(restore) if "note" in raw_frame else pd.Series([""] * len(clean))
+    notes = plain_text(raw_frame["note"]).map(restore).tolist() if "note" in raw_frame else [""] * len(clean)
     rows = []
     for i, r in enumerate(clean.itertuples(index=False)):
         d = r._asdict()
@@ -103,7 +105,7 @@ def canonical(name: str, raw_frame: pd.DataFrame, clean: pd.DataFrame) -> list[d
         else:
             row = {"date": _day(d["date"]), "task": _num(d["task"]), "township": d["township"],
                    "school_id": d["school_id"], "title": restore(str(d["title"])), "participants": _num(d["participants"])}
-        row["note"] = str(note.iloc[i]) if i < len(note) else ""
+        row["note"] = str(notes[i]) if i < len(notes) else ""
         rows.append({k: "" if v is None else str(v) for k, v in row.items()})
     return rows
 
@@ -114,27 +116,29 @@ def _scope(name: str, row: dict[str, str]) -> tuple[str, str]:
 
 
 def import_files(paths: list[Path], data_dir: Path, plan: Plan, *, dry_run: bool = False, township: str = "",
-                 period: str = "", wait: float = datafolder.WAIT_SECONDS,
+                 period: str = "", replace: bool = False, wait: float = datafolder.WAIT_SECONDS,
                  on_wait: Callable[[], None] | None = None) -> ImportSummary:
     """Check every file, then merge them all into the data folder in one transaction (or, with
-    ``dry_run``, only say what would change: nothing on disk is touched, not even an interrupted import)."""
+    ``dry_run``, only say what would change: nothing on disk is touched, not even an interrupted import).
+    A plain table that would delete rows of the township-months it covers is refused unless ``replace``."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise missing_folder(data_dir)
     folder = data_dir.resolve()  # a symlinked folder (current -> 2023-06): write into its target
     if dry_run:
-        hold = datafolder.reading(folder, wait=wait, finish_pending=False, on_wait=on_wait)
+        hold = datafolder.consistent(folder, wait=wait, finish_pending=False, on_wait=on_wait)
     else:
         hold = datafolder.lock(folder, exclusive=True, wait=wait, on_wait=on_wait)
     with hold:
         if not dry_run:
-            datafolder.recover(folder)
-        datafolder._kill_point("locked")
-        return _import_locked(paths, folder, plan, dry_run=dry_run, township=township, period=period)
+            journal.recover(folder)
+        journal.kill_point("locked")
+        return _import_locked(paths, folder, plan, dry_run=dry_run, township=township, period=period,
+                              replace=replace)
 
 
 def _import_locked(paths: list[Path], folder: Path, plan: Plan, *, dry_run: bool, township: str,
-                   period: str) -> ImportSummary:
+                   period: str, replace: bool) -> ImportSummary:
     data = load_data(folder, plan)  # the folder as it is now, read under our lock
     subs, problems = [], []
     for path in paths:
@@ -153,7 +157,7 @@ def _import_locked(paths: list[Path], folder: Path, plan: Plan, *, dry_run: bool
         mine = [s for s in subs if name in s.clean and len(s.clean[name])]  # an empty sheet changes nothing
         if not mine:
             continue
-        file_name, blob, change, per_sub = _merge(name, folder, plan, data, mine)
+        file_name, blob, change, per_sub = _merge(name, folder, plan, data, mine, replace)
         summary.changes.append(change)
         if blob is not None:
             new_files[file_name] = blob
@@ -170,14 +174,16 @@ def _import_locked(paths: list[Path], folder: Path, plan: Plan, *, dry_run: bool
 
 @dataclass
 class CsvText:
-    """A CSV file split into records, each kept as the exact text it was read from."""
+    """A CSV file as its exact text and where each record starts, so kept records are copied as they
+    are (a quoted record may span lines: boundaries come from the csv module, not from line breaks).
+    Only offsets are kept per record: 1.5 million rows cost 12 MB here, not a list of fields each."""
 
     encoding: str
     bom: bool
     newline: str
     header: list[str]
-    header_text: str
-    records: list[tuple[str, list[str]]]  # (raw text, fields) of every record after the header, blank ones too
+    text: str
+    starts: array  # offset of every record (0: the header) and, last, the length of the text
 
     @classmethod
     def read(cls, path: Path) -> CsvText:
@@ -190,39 +196,58 @@ class CsvText:
                 continue
         else:
             raise MergeError(f"{path.name}：无法识别文件编码，无法合并（请另存为 UTF-8 或 GBK 编码的 CSV）")
-        bom = blob.startswith(codecs.BOM_UTF8)
-        parts = [p for p in _LINES.split(text) if p]
-        taken: list[str] = []
+        starts = array("q", [0])
+        end = 0
 
         def lines():
-            for part in parts:
-                taken.append(part)
-                yield part
+            nonlocal end
+            for match in _LINE.finditer(text):
+                end = match.end()
+                yield match.group()
 
-        records: list[tuple[str, list[str]]] = []
+        header: list[str] | None = None
         try:
             for fields in csv.reader(lines()):
-                records.append(("".join(taken), fields))
-                taken.clear()
+                header = fields if header is None else header
+                starts.append(end)
         except csv.Error as exc:
-            raise MergeError(f"{path.name}：第{len(records) + 1}行的结构无法安全合并（{exc}）；"
-                               "请用 Excel 或 WPS 另存为 CSV 后再导入") from None
-        if not records:
+            raise MergeError(f"{path.name}：第{len(starts)}行的结构无法安全合并（{exc}）；"
+                             "请用 Excel 或 WPS 另存为 CSV 后再导入") from None
+        if header is None:
             raise MergeError(f"{path.name}：文件为空，无法合并")
-        first = records[0][0]
-        newline = "\r\n" if first.endswith("\r\n") else "\n"
-        return cls("utf-8" if encoding == "utf-8-sig" else encoding, bom, newline, records[0][1], first, records[1:])
+        if text.count('"') % 2:  # quotes come in pairs ("" inside a quoted cell too): the last cell is open
+            raise MergeError(f"{path.name}：最后一行的引号没有配对（文件不完整？），新行会被并入这一格；"
+                             "请用 Excel 或 WPS 打开检查并另存后再导入")
+        newline = "\r\n" if text[:starts[1]].endswith("\r\n") else "\n"
+        return cls("utf-8" if encoding == "utf-8-sig" else encoding, blob.startswith(codecs.BOM_UTF8), newline,
+                   header, text, starts)
 
-    def with_rows(self, keep: list[int], rows: list[list[str]]) -> bytes:
-        """The file with only the records at ``keep`` (positions in ``records``) and ``rows`` appended."""
-        out = [self.header_text if self.header_text.endswith("\n") else self.header_text + self.newline]
-        for i in keep:
-            out.append(self.records[i][0])
-        if len(out) > 1 and not out[-1].endswith("\n"):
-            out[-1] += self.newline
-        out.append(_csv_rows(rows, self.newline))
-        body = "".join(out).encode(self.encoding)
-        return (codecs.BOM_UTF8 if self.bom else b"") + body
+    @property
+    def count(self) -> int:
+        """Records after the header (blank ones too)."""
+        return len(self.starts) - 2
+
+    def record(self, i: int) -> str:
+        """The text of record ``i`` (0: the first after the header)."""
+        return self.text[self.starts[i + 1]:self.starts[i + 2]]
+
+    def fields(self, i: int) -> list[str]:
+        return next(csv.reader(io.StringIO(self.record(i), newline="")), [])
+
+    def without(self, dropped: set[int], rows: list[list[str]]) -> bytes:
+        """The file without the records in ``dropped``, with ``rows`` appended; everything else as it was."""
+        out, at = [], self.starts[1]
+        head = self.text[:at]
+        out.append(head if head.endswith("\n") else head + self.newline)
+        for i in sorted(dropped):  # copy each run of kept records as one slice
+            out.append(self.text[at:self.starts[i + 1]])
+            at = self.starts[i + 2]
+        out.append(self.text[at:])
+        body = "".join(out)
+        if body and not body.endswith("\n"):
+            body += self.newline
+        body += _csv_rows(rows, self.newline)
+        return (codecs.BOM_UTF8 if self.bom else b"") + body.encode(self.encoding)
 
 
 def _csv_rows(rows: list[list[str]], newline: str) -> str:
@@ -238,25 +263,38 @@ def _new_file(header: list[str], rows: list[list[str]]) -> bytes:
     return codecs.BOM_UTF8 + _csv_rows([header, *rows], "\n").encode("utf-8")
 
 
-def _existing(name: str, folder: Path, plan: Plan, data) -> tuple[Path, CsvText | None, list[dict | None]]:
-    """The table's file, its records, and each record's canonical row (None: a blank record)."""
+def _in_scope(name: str, folder: Path, plan: Plan, data,
+              scope: set[tuple[str, str]]) -> tuple[Path, CsvText | None, dict[int, dict[str, str]]]:
+    """The table's file, its text, and the records inside ``scope`` (record number → canonical row).
+
+    Scopes are found column-wise for the whole table and canonical rows made only for the records in
+    them (a 1.5-million-row table: the replaced township-month, not every row, goes through Python)."""
     table = TABLES[name]
     path, _ = find_file(folder, table)
     if path is None:
-        return folder / f"{name}.csv", None, []
+        return folder / f"{name}.csv", None, {}
     if path.suffix.lower() != ".csv":
         raise MergeError(f"数据文件夹中的 {path.name} 是 Excel 文件；导入只能合并到 CSV 数据文件")
+    journal.owned_file(folder, path.name)  # a link out of the folder is refused before anything is read
     raw, problems = read_table(path, table)
     if raw is None:
         raise DataValidationError(problems)
     text = CsvText.read(path)
+    if len(raw.frame) and int(raw.frame["_row"].max()) - 1 > text.count:
+        raise MergeError(f"{path.name}：行数与读取结果不符，无法安全合并；请用 Excel 或 WPS 另存为 CSV 后再导入")
     clean = CHECKS[name](Checker(plan), raw, {"townships": data.townships, "schools": data.schools})
-    rows: list[dict | None] = [None] * len(text.records)
+    month = clean["date"].dt.strftime("%Y-%m") if name == "activities" else clean["period"]
+    pairs = pd.MultiIndex.from_arrays([clean["township"].astype(str).to_numpy(object),
+                                       month.astype(object).to_numpy(object)])
+    mine = np.flatnonzero(pairs.isin(list(scope))) if scope else np.array([], dtype=int)
+    frame, clean = raw.frame.iloc[mine].reset_index(drop=True), clean.iloc[mine].reset_index(drop=True)
     keys = {pos: table.header_map().get(normalise_header(h)) for pos, h in enumerate(text.header)}
-    for r, canon, values in zip(raw.frame["_row"], canonical(name, raw.frame, clean),
-                                raw.frame[[k for k in keys.values() if k]].itertuples(index=False), strict=True):
+    wanted = [k for k in keys.values() if k]
+    rows: dict[int, dict[str, str]] = {}
+    for r, canon, values in zip(frame["_row"], canonical(name, frame, clean),
+                                frame[wanted].itertuples(index=False), strict=True):
         i = int(r) - 2  # sheet row 2 is the first record after the header
-        fields = text.records[i][1] if 0 <= i < len(text.records) else None
+        fields = text.fields(i) if 0 <= i < text.count else None
         seen = tuple(fields[p] if p < len(fields) else "" for p, k in keys.items() if k) if fields is not None else None
         if seen != tuple(values):  # the csv module and pandas disagree about where rows are: do not guess
             raise MergeError(f"{path.name}：第{r}行无法与读取结果对应，无法安全合并；请用 Excel 或 WPS 另存为 CSV 后再导入")
@@ -264,11 +302,7 @@ def _existing(name: str, folder: Path, plan: Plan, data) -> tuple[Path, CsvText 
     return path, text, rows
 
 
-def _merge(name: str, folder: Path, plan: Plan, data, subs: list[Submission]):
-    path, text, old = _existing(name, folder, plan, data)
-    header = text.header if text is not None else [c.label for c in TABLES[name].columns if c.kind != "info"]
-    mapping = TABLES[name].header_map()
-    keys = [mapping.get(normalise_header(h), "") for h in header]
+def _merge(name: str, folder: Path, plan: Plan, data, subs: list[Submission], replace: bool):
     new_rows, scope, per_sub = [], set(), []
     for sub in subs:
         rows = canonical(name, sub.raws[name].frame, sub.clean[name])
@@ -276,17 +310,30 @@ def _merge(name: str, folder: Path, plan: Plan, data, subs: list[Submission]):
         scope |= mine
         new_rows += rows
         per_sub.append((sub, mine, rows))
-    keep = [i for i, r in enumerate(old) if r is None or _scope(name, r) not in scope]
-    kept = set(keep)
-    dropped = [r for i, r in enumerate(old) if i not in kept and r is not None]
+    path, text, old = _in_scope(name, folder, plan, data, scope)
+    dropped = list(old.values())
     change = _count(name, dropped, new_rows)
+    plain = [sub.file for sub in subs if not sub.township]
+    if plain and change.removed and not replace:
+        raise MergeError(f"{'、'.join(plain)} 将替换数据文件夹中“{TABLES[name].label}”表"
+                         f"{_scope_text(scope)}的全部数据，其中原有的 {change.removed} 行在新表中没有，将被删除。"
+                         "普通表按它覆盖的苏木镇和月份整体替换：确认要删除这些行时加 --replace，否则请补全这些行"
+                         "（填报表不受此限）")
     log = [(sub, sorted(mine), _count(name, [d for d in dropped if _scope(name, d) in mine], rows))
            for sub, mine, rows in per_sub]
     if not (change.added or change.replaced or change.removed):
         return path.name, None, change, []
+    header = text.header if text is not None else [c.label for c in TABLES[name].columns if c.kind != "info"]
+    mapping = TABLES[name].header_map()
+    keys = [mapping.get(normalise_header(h), "") for h in header]
     values = [[r.get(k, "") if k else "" for k in keys] for r in new_rows]
-    blob = text.with_rows(keep, values) if text is not None else _new_file(header, values)
+    blob = text.without(set(old), values) if text is not None else _new_file(header, values)
     return path.name, blob, change, log
+
+
+def _scope_text(scope: set[tuple[str, str]]) -> str:
+    shown = "、".join(f"{t or '全旗'}{m}" for t, m in sorted(scope)[:5])
+    return f"（{shown}{'等' if len(scope) > 5 else ''}）"
 
 
 def _count(name: str, old: list[dict[str, str]], new: list[dict[str, str]]) -> Change:
@@ -316,23 +363,21 @@ def _log_bytes(folder: Path, log_rows) -> bytes:
         months = "、".join(sorted({m for _, m in scope}))
         rows.append([now, sub.file, sub.sha256, TABLES[change.table].label, towns, months, change.added,
                      change.replaced, change.removed, change.unchanged])
-    path = folder / LOG
-    if not path.exists():
+    path = journal.owned_file(folder, LOG)
+    if not path.exists() or path.stat().st_size == 0:
         return _new_file(LOG_HEADER, rows)
-    text = CsvText.read(path)
-    return text.with_rows(list(range(len(text.records))), rows)
+    return CsvText.read(path).without(set(), rows)
 
 
 def _write(folder: Path, plan: Plan, new_files: dict[str, bytes], log_rows) -> None:
     """Swap the new versions in as one transaction, after checking the merged folder as a whole."""
     model = next(iter(input_files(folder)), None)  # a new file gets the permissions the data files have
-    txn = datafolder.Transaction(folder)
-    for file_name, blob in new_files.items():
-        txn.put(file_name, blob, like=model)
+    txn = journal.Transaction(folder)
+    tables = [txn.put(file_name, blob, like=model) for file_name, blob in new_files.items()]
     txn.put(LOG, _log_bytes(folder, log_rows), like=model)
     staged = txn.prepare()
-    try:
-        validate_dir(folder, plan, replaced=staged)  # the merged folder as a whole must be valid
+    try:  # the merged folder as a whole must be valid
+        validate_dir(folder, plan, replaced={t: staged[t] for t in tables})
     except BaseException:
         txn.abort()
         raise

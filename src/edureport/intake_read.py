@@ -17,12 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from . import limits
-from .cell_checks import hidden_with_rows
-from .datafolder import file_sha256
+from .cell_checks import header_hits, hidden_with_rows
 from .errors import Problem
 from .intake_template import META_KEYS, TEMPLATE_VERSION
 from .normalize import is_blank
-from .readers import RawTable, header_hits, read_sheet, read_table
+from .paths import file_sha256, shown_name
+from .readers import RawTable, read_sheet, read_table
 from .store import DataSet
 from .tables import TABLES, normalise_header
 from .validate import Checker
@@ -50,7 +50,7 @@ class Submission:
 
 def read_submission(path: Path, data: DataSet, *, township: str = "", period: str = "") -> tuple[Submission, list[Problem]]:
     """Read and check one file; problems are returned (all of them), nothing is written."""
-    label = path.name
+    label = shown_name(path)
     size = path.stat().st_size
     if size > limits.SUBMISSION_MAX_BYTES:
         return Submission(label, ""), [Problem(label, message=(
@@ -61,11 +61,11 @@ def read_submission(path: Path, data: DataSet, *, township: str = "", period: st
     if path.suffix.lower() == ".xlsx":
         problems += _read_workbook(path, sub, data)
     else:
-        table = next((t for t in TABLES.values() if normalise_header(path.stem) in
+        table = next((t for t in TABLES.values() if normalise_header(Path(label).stem) in
                       {normalise_header(t.name), normalise_header(t.label)} and t.name in FORM_TABLES), None)
         if table is None:
             return sub, [Problem(label, message="无法判断是哪张表：CSV 文件名应为 observations/指标数据、projects/项目进度 或 activities/活动记录")]
-        raw, more = read_table(path, table)
+        raw, more = read_table(path, table, label)
         problems += more
         if raw is not None:
             sub.raws[table.name] = raw
@@ -86,7 +86,7 @@ def read_submission(path: Path, data: DataSet, *, township: str = "", period: st
 
 
 def _read_workbook(path: Path, sub: Submission, data: DataSet) -> list[Problem]:
-    book, problems = open_workbook(path, path.name)
+    book, problems = open_workbook(path, sub.file)
     if book is None:
         return problems
     meta = None
@@ -97,12 +97,12 @@ def _read_workbook(path: Path, sub: Submission, data: DataSet) -> list[Problem]:
     if meta is not None:
         sub.township, sub.period = meta.get("苏木镇", ""), meta.get("期间", "")
         if meta.get("模板版本") != TEMPLATE_VERSION:
-            problems.append(Problem(path.name, message=f"不支持的模板版本“{meta.get('模板版本')}”，请使用 edureport template 重新生成"))
+            problems.append(Problem(sub.file, message=f"不支持的模板版本“{meta.get('模板版本')}”，请使用 edureport template 重新生成"))
         if meta.get("工作要点") != plan.title:
-            problems.append(Problem(path.name, value=meta.get("工作要点", ""),
+            problems.append(Problem(sub.file, value=meta.get("工作要点", ""),
                                     message=f"工作簿是为另一个工作要点生成的（当前为《{plan.title}》），已拒绝"))
         if sub.township and sub.township not in set(data.townships["township"]):
-            problems.append(Problem(path.name, value=sub.township, message="工作簿的苏木镇不在苏木镇名录中"))
+            problems.append(Problem(sub.file, value=sub.township, message="工作簿的苏木镇不在苏木镇名录中"))
     for ws, scan in book.sheets:
         named = next((t for t in FORM_TABLES if normalise_header(ws.title) in
                       {normalise_header(TABLES[t].name), normalise_header(TABLES[t].label)}), None)
@@ -115,14 +115,14 @@ def _read_workbook(path: Path, sub: Submission, data: DataSet) -> list[Problem]:
             best = named  # named like a table but its first row is not the header: say what is wrong
         if ws.sheet_state != "visible":
             # The rows of a hidden filled sheet would be skipped without a word ("数据没有变化").
-            hidden = hidden_with_rows(path.name, ws, scan, TABLES[best])
+            hidden = hidden_with_rows(sub.file, ws, scan, TABLES[best])
             if hidden is not None:
                 problems.append(hidden)
             continue
         if best in sub.raws:
-            problems.append(Problem(path.name, ws.title, message=f"工作簿中有两张“{TABLES[best].label}”表"))
+            problems.append(Problem(sub.file, ws.title, message=f"工作簿中有两张“{TABLES[best].label}”表"))
             continue
-        raw, more = read_sheet(ws, TABLES[best], path.name, scan)
+        raw, more = read_sheet(ws, TABLES[best], sub.file, scan)
         problems += more
         if raw is not None:
             if meta is not None:  # untouched pre-filled rows of a form are not data
@@ -130,7 +130,7 @@ def _read_workbook(path: Path, sub: Submission, data: DataSet) -> list[Problem]:
                 raw.frame = raw.frame[keep].reset_index(drop=True)
             sub.raws[best] = raw
     if not sub.raws and not problems:
-        problems.append(Problem(path.name, message="工作簿中没有可识别的数据表（指标数据、项目进度或活动记录）"))
+        problems.append(Problem(sub.file, message="工作簿中没有可识别的数据表（指标数据、项目进度或活动记录）"))
     return problems
 
 

@@ -16,8 +16,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .entities import applicable
-from .errors import EdureportError
-from .normalize import NAME_INVISIBLE, printable
+from .errors import EdureportError, for_display
+from .normalize import NAME_INVISIBLE
 from .plan import PROJECT_STAGES, Plan
 from .store import DataSet
 from .tables import TABLES
@@ -70,9 +70,9 @@ def _col(ws, label: str) -> str:
 def build_template(plan: Plan, data: DataSet, township: str, period: str, out: str | Path) -> Path:
     township = unicodedata.normalize("NFC", township.strip())  # as the registry's names (validate)
     if any(unicodedata.category(c) in NAME_INVISIBLE for c in township):
-        raise TemplateError(f"{plan.township_label}名称“{printable(township)}”含有控制字符或不可见字符")
+        raise TemplateError(f"{plan.township_label}名称“{for_display(township)}”含有控制字符或不可见字符")
     if township not in set(data.townships["township"]):
-        raise TemplateError(f"未知{plan.township_label}“{printable(township)}”（不在苏木镇名录中）")
+        raise TemplateError(f"未知{plan.township_label}“{for_display(township)}”（不在苏木镇名录中）")
     if not (plan.start.strftime("%Y-%m") <= period <= plan.end.strftime("%Y-%m")) or len(period) != 7:
         raise TemplateError(f"期间“{period}”不在工作要点年度内（应为 YYYY-MM）")
     schools = data.schools[data.schools["township"] == township].sort_values("school_id")

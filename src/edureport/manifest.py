@@ -15,9 +15,8 @@ from typing import Any
 
 from .execute import JobResult
 from .htmlkit import badge, esc
-from .inputs import file_sha256
 from .narrative import date_cn
-from .paths import project_root, write_atomic
+from .paths import file_sha256, project_root, write_atomic
 from .render import stylesheet
 from .status import Status
 
@@ -51,7 +50,10 @@ def git_commit() -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
-def report_entry(result: JobResult, folder: Path, previous: dict[str, Any] | None) -> dict[str, Any]:
+def report_entry(result: JobResult, folder: Path, previous: dict[str, Any] | None,
+                 fingerprint: str = "") -> dict[str, Any]:
+    """One report's record. ``fingerprint``: the data snapshot it was built from (a failed report keeps
+    its last good files, and with them the fingerprint they show)."""
     job = result.job
     files = {}
     for kind, path in result.files.items():
@@ -65,6 +67,7 @@ def report_entry(result: JobResult, folder: Path, previous: dict[str, Any] | Non
     return {"key": job.key, "kind": job.kind, "title": job.title, "stem": job.stem, "parameters": job.parameters,
             "status": result.status, "seconds": round(result.seconds, 2), "attempts": result.attempts,
             "input_key": result.input_key if result.status != "failed" else (previous or {}).get("input_key", ""),
+            "data_fingerprint": fingerprint if result.status != "failed" else (previous or {}).get("data_fingerprint", ""),
             "error": result.error, "files": files}
 
 
@@ -89,6 +92,9 @@ def write_index(folder: Path, title: str, as_of, run: dict[str, Any], entries: l
         links = " ".join(f'<a href="{esc(f["path"])}">{label}</a>' for kind, label in
                          (("html", "网页版"), ("pdf", "PDF")) if (f := e["files"].get(kind)))
         note = ""
+        shown = e.get("data_fingerprint", "")
+        if shown and shown != run["data"]["fingerprint"] and e["status"] != "failed":
+            note = f'<p class="note">该报告依据的数据没有变化，沿用数据指纹 {esc(shown[:12])} 时生成的版本</p>'
         if e["status"] == "failed":
             nb = e["files"].get("failed_ipynb")
             note = f'<div class="error">{esc(e["error"])}'

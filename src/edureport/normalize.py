@@ -17,7 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .csvsafe import TRIGGERS
+from .errors import INVISIBLE
+
 EXCEL_EPOCH = dt.date(1899, 12, 30)
+MAX_NUMBER = 1e15
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _PERIOD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:\s*[-/.]\s*\d{1,2}\s*日?)?(?:[ T].*)?$")
 _PERIOD_COMPACT = re.compile(r"^(\d{4})(\d{2})$")
@@ -32,8 +36,8 @@ _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 # 50 Chinese characters (150 UTF-8 bytes) still make a readable report file name (``reports.name_stem``).
 # Free text allows 500: the demo's longest 活动名称 has 24 characters.
 NAME_MAX = 50
-NAME_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # Unicode general categories
-FORMULA_START = ("=", "+", "-", "@")
+NAME_INVISIBLE = INVISIBLE  # Unicode general categories: what messages show escaped, names may not hold
+FORMULA_START = TRIGGERS[:4]  # = + - @ (tab and CR are invisible characters, refused anyway)
 # Free text (活动名称, 备注): tab and line breaks are allowed; other C0 controls, DEL and C1 controls are
 # not (a NUL or an escape sequence is never typed on purpose, and a terminal would act on it).
 FREE_TEXT_MAX = 500
@@ -75,12 +79,6 @@ def plain_text(series: pd.Series) -> pd.Series:
 def explain(series: pd.Series, rule: Callable[[str], str | None]) -> pd.Series:
     """``rule`` of each distinct non-blank cell (as text): why it is refused, or None."""
     return _map_unique(series, lambda v: rule(str(v)), missing=None)
-
-
-def printable(value: str) -> str:
-    """A value as it can be printed on one line: invisible characters escaped (\\x00, \\n, \\u200b)."""
-    return "".join(c.encode("unicode_escape").decode("ascii") if unicodedata.category(c) in NAME_INVISIBLE
-                   else c for c in value)
 
 
 def _codes(chars: set[str]) -> str:
@@ -149,15 +147,19 @@ def _number(value: Any) -> float | None:
 
 
 def parse_number(series: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Numbers from numbers-as-text, full-width digits, "40%"/"40％" (→ 40) and thousands separators."""
+    """Numbers from numbers-as-text, full-width digits, "40%"/"40％" (→ 40) and thousands separators.
+    Not numbers: "inf", "Infinity", "1e309" and anything past ±10¹⁵ (no count, ratio part or budget
+    here comes near it; an infinite value used to pass and then break every report)."""
     blank = is_blank(series)
     fast = pd.to_numeric(series, errors="coerce")
     todo = fast.isna() & ~blank
     if todo.any():
         fast = fast.astype(float)
         fast[todo] = _map_unique(series[todo], _number).astype(float)
+    fast = fast.astype(float)
+    fast = fast.where(~(fast.abs() > MAX_NUMBER))  # inf too
     bad = (fast.isna() & ~blank).astype(bool)
-    return fast.astype(float), bad
+    return fast, bad
 
 
 def _serial_to_date(n: float) -> dt.date | None:

@@ -8,6 +8,7 @@ with ``EDUREPORT_CACHE_DIR``.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterable
@@ -103,10 +104,21 @@ def report_files(out: str | Path, year: int, as_of: str, stem: str) -> dict[str,
     return files
 
 
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks (the one hashing loop; ``store.file_digest``
+    remembers it)."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def write_atomic(path: Path, data: bytes | str) -> None:
     """Write to a temporary file beside the target and rename it into place: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    # (backslashreplace: a path whose bytes are not UTF-8 may be part of a text; it must not stop the write)
+    payload = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -124,14 +136,42 @@ class OutputError(EdureportError):
     """An output file or folder cannot be written: read-only, full, or the wrong kind of file in its place."""
 
 
-_WHY = {errno.ENOSPC: "磁盘已满", errno.EDQUOT: "超出磁盘配额", errno.EROFS: "文件系统只读", errno.EACCES: "没有写权限",
-        errno.EPERM: "没有写权限", errno.EISDIR: "那里是一个文件夹", errno.ENOTDIR: "路径中有一个同名的文件",
-        errno.EEXIST: "已存在同名的文件", errno.ENAMETOOLONG: "文件名过长"}
+_WHY = {errno.ENOSPC: "磁盘已满", errno.EDQUOT: "超出磁盘配额", errno.EROFS: "文件系统只读", errno.EACCES: "没有权限",
+        errno.EPERM: "没有权限", errno.EISDIR: "那里是一个文件夹", errno.ENOTDIR: "路径中有一个同名的文件",
+        errno.EEXIST: "已存在同名的文件", errno.ENAMETOOLONG: "文件名过长", errno.ENOENT: "文件不存在"}
+
+
+def shown_name(path: Path) -> str:
+    """A file's name as text. A name whose bytes are not UTF-8 (a GBK name from a Windows zip or USB
+    stick) is read as GB18030, else shown with its odd bytes escaped: it can then go into messages, the
+    import log and CSV cells, which a raw undecodable name would crash."""
+    raw = os.fsencode(path.name)
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def utf8_problem(path: Path, what: str) -> str | None:
+    """Why a path given to edureport cannot be used as text (bytes that are not UTF-8), or None."""
+    try:
+        str(path).encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        return (f"{what}路径“{os.fsencode(path).decode('utf-8', 'backslashreplace')}”中有不是 UTF-8 编码的字符"
+                "（多为 Windows 下的 GBK 文件名）；请把它改名后再运行")
+
+
+def why(exc: OSError) -> str:
+    """Why a file operation failed, in Chinese (磁盘已满, 没有写权限, …)."""
+    return _WHY.get(exc.errno or 0, exc.strerror or type(exc).__name__)
 
 
 def output_error(path: Path, exc: OSError) -> OutputError:
     """The Chinese message for an OSError while writing ``path``."""
-    return OutputError(f"无法写入 {path}：{_WHY.get(exc.errno or 0, exc.strerror or type(exc).__name__)}")
+    return OutputError(f"无法写入 {path}：{why(exc)}")
 
 
 def check_output(folder: Path, *, files: Iterable[Path] = (), folders: Iterable[Path] = ()) -> None:

@@ -21,8 +21,8 @@ Duplicate keys in one mapping (YAML keeps the last silently) are collected as pr
 
 from __future__ import annotations
 
+import re
 import stat
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import PlanError, Problem
+from .errors import PlanError, Problem, for_display
 
 # params/plan-2023.yaml (30 tasks, 76 indicators) is 51 KB, 2,097 nodes and 5 levels deep. The bounds are
 # 100×, about 50× and 10× that, and keep the worst case small: composing 100,000 nodes takes 2.7 s and
@@ -51,6 +51,11 @@ class _Refused(Exception):
     def __init__(self, line: int | None, message: str):
         super().__init__(message)
         self.line, self.message = line, message
+
+
+# Integers as people write them. YAML 1.1 (PyYAML) also reads 010 as 8, 0x10 as 16, 0b101 as 5 and 1:30
+# as 90, which would silently change a target; such forms stay text and the field check refuses them.
+_DECIMAL_INT = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
 
 
 class LineLoader(yaml.SafeLoader):
@@ -106,9 +111,13 @@ class LineLoader(yaml.SafeLoader):
         return self._lenient(yaml.SafeLoader.construct_yaml_timestamp, node, (ValueError,))
 
     def construct_yaml_int(self, node: ScalarNode) -> Any:  # > 4,300 digits, or !!int abc: ValueError
+        if not _DECIMAL_INT.match(str(node.value)):  # YAML 1.1's 010 (= 8), 0x10, 0b101, 1:30 (= 90): text
+            return self.construct_scalar(node)
         return self._lenient(yaml.SafeLoader.construct_yaml_int, node, (ValueError,))
 
     def construct_yaml_float(self, node: ScalarNode) -> Any:  # !!float abc: ValueError
+        if ":" in str(node.value):  # YAML 1.1's base-60 1:30.5: text, refused by the field check
+            return self.construct_scalar(node)
         return self._lenient(yaml.SafeLoader.construct_yaml_float, node, (ValueError,))
 
     def construct_yaml_bool(self, node: ScalarNode) -> Any:  # !!bool abc: KeyError
@@ -265,13 +274,6 @@ def _mb(n: int) -> str:
 
 
 def shown_value(value: Any, limit: int = 80) -> str:
-    """A value as shown in a message: control characters made visible (\\x07, \\n) and at most ``limit``
-    characters (a 5,000-digit number or a 50 MB text is not echoed whole)."""
-    text = "".join(_visible(ch) for ch in str(value))
-    return text if len(text) <= limit else f"{text[:limit]}…（共 {len(text):,} 字）"
-
-
-def _visible(ch: str) -> str:
-    if unicodedata.category(ch) in ("Cc", "Cs") or ord(ch) in BIDI_CONTROLS:
-        return ch.encode("unicode_escape", "backslashreplace").decode("ascii")
-    return ch
+    """A value as shown in a message (``errors.for_display``: invisible characters escaped, cut to
+    ``limit`` characters with the full length given: a 50 MB text is not echoed whole)."""
+    return for_display(value, limit)

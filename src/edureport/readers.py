@@ -24,6 +24,7 @@ from .cell_checks import error_values, formulas, hidden_with_rows, long_cells, l
 from .csv_scan import parser_problem, scan_csv
 from .errors import Problem
 from .normalize import is_blank
+from .paths import why
 from .tables import Table, normalise_header
 from .workbooks import open_workbook
 from .xlsx_scan import SheetScan
@@ -73,7 +74,12 @@ def read_table_chunks(path: Path, table: Table, label: str | None = None,
     at the first unreadable line, after the pieces before it.
     """
     label = label or path.name
-    size = path.stat().st_size
+    try:
+        with path.open("rb"):
+            size = path.stat().st_size
+    except OSError as exc:  # no permission to read it, or it vanished
+        yield None, [Problem(label, message=f"无法读取文件：{why(exc)}")]
+        return
     if size == 0:
         yield None, [Problem(label, message="文件为空")]
     elif path.suffix.lower() == ".xlsx":
@@ -177,13 +183,6 @@ def read_sheet(sheet, table: Table, label: str, scan: SheetScan | None = None) -
     if raw is not None:
         problems += error_values(raw, table) + long_cells(raw, table)
     return (raw if not any(p.is_error for p in problems) else None), problems
-
-
-def header_hits(sheet, table: Table) -> int:
-    """How many of a sheet's first-row headers belong to a table (to find renamed sheets by content)."""
-    mapping = table.header_map()
-    first = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
-    return sum(normalise_header(v) in mapping for v in first if v is not None)
 
 
 def _from_grid(grid: pd.DataFrame, table: Table, label: str, *, sheet: str, first_row: int,

@@ -26,9 +26,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__, cachefile, datafolder
-from .datafolder import file_sha256
 from .errors import DataValidationError, EdureportError, Problem
-from .paths import cache_dir
+from .paths import cache_dir, file_sha256, why
 from .plan import Plan
 from .tables import TABLES
 
@@ -84,6 +83,10 @@ def _oversized(data_dir: Path) -> bool:
     return any(p.suffix == ".csv" and p.stat().st_size > CSV_MAX_BYTES[stems[p.stem]] for p in input_files(data_dir))
 
 
+def _unreadable(data_dir: Path) -> bool:
+    return any(not os.access(p, os.R_OK) for p in input_files(data_dir))
+
+
 def fingerprint(data_dir: str | Path, plan: Plan, *, remember: bool = True) -> str:
     """SHA-256 over the plan, every input file (name and content digest) and the package/cache versions.
     ``remember=False`` (``edureport validate``) writes nothing, not even file digests."""
@@ -115,10 +118,10 @@ def file_digest(path: Path, *, remember: bool = True) -> str:
     The remembered digest is a verified cache file (``cachefile``): a damaged one is hashed again.
     """
     st = path.stat()
-    key = f"{path.resolve()}|{st.st_dev}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}"
-    memo = cache_dir() / "digests" / hashlib.sha256(key.encode()).hexdigest()[:32]
+    key = os.fsencode(f"{path.resolve()}|{st.st_dev}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}")
+    memo = cache_dir() / "digests" / hashlib.sha256(key).hexdigest()[:32]
     stored = cachefile.read(memo, warn=False)
-    if stored is not None and stored.startswith(f"{key}\n".encode()):
+    if stored is not None and stored.startswith(key + b"\n"):
         digest = stored[len(key) + 1:].decode("ascii", "replace")
         if len(digest) == 64 and all(c in "0123456789abcdef" for c in digest):
             return digest
@@ -128,7 +131,7 @@ def file_digest(path: Path, *, remember: bool = True) -> str:
     same = (after.st_size, after.st_mtime_ns, after.st_ctime_ns) == (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     if remember and same and not fresh:
         with contextlib.suppress(OSError):  # an unwritable cache only costs the hashing next time
-            cachefile.write(memo, f"{key}\n{digest}".encode("ascii", "backslashreplace"))
+            cachefile.write(memo, key + b"\n" + digest.encode("ascii"))
     return digest
 
 
@@ -146,7 +149,7 @@ def missing_folder(data_dir: Path) -> DataValidationError:
 def load_data(data_dir: str | Path, plan: Plan, *, use_cache: bool = True) -> DataSet:
     """Validated tables of a data folder; raises ``DataValidationError`` listing every problem.
 
-    The folder is read under its shared lock (``datafolder.reading``): an import waits, and an import
+    The folder is read under its shared lock (``datafolder.consistent``): an import waits, and an import
     that was interrupted is finished first, so the tables are the old data or the new, never a mix.
     ``use_cache=False`` (``edureport validate``) neither reads nor writes the cache.
     """
@@ -155,17 +158,26 @@ def load_data(data_dir: str | Path, plan: Plan, *, use_cache: bool = True) -> Da
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise missing_folder(data_dir)
-    with datafolder.reading(data_dir):
-        if _oversized(data_dir):  # refused by validation in a moment: do not hash gigabytes for a key first
-            validate_dir(data_dir, plan)
-        sources = _sources(data_dir, use_cache)
-        key = _fingerprint(plan, sources)
-        target = cache_dir() / key
-        if use_cache:
-            cached = _read_cache(target, plan, data_dir, key)
-            if cached is not None:
-                return cached
-        frames = validate_dir(data_dir, plan)
+    for _ in range(3):
+        with datafolder.consistent(data_dir, on_wait=lambda: _waiting(data_dir)):
+            if _oversized(data_dir) or _unreadable(data_dir):  # validation refuses them in a moment (don't
+                validate_dir(data_dir, plan)                      # hash gigabytes for a cache key first)
+            before = _stats(data_dir)
+            sources = _sources(data_dir, use_cache)
+            key = _fingerprint(plan, sources)
+            target = cache_dir() / key
+            if use_cache:
+                cached = _read_cache(target, plan, data_dir, key)
+                if cached is not None:
+                    return cached
+            frames = validate_dir(data_dir, plan)
+            # The lock keeps imports out, not a person saving a file from Excel: if any input changed while
+            # it was read, the tables might not be the data the key names. Read again.
+            if _stats(data_dir) == before:
+                break
+    else:
+        raise DataValidationError([Problem(str(data_dir), message="数据文件在读取期间一直被修改（不是通过 "
+                                           "edureport import）；请等修改完成后再运行")])
     warnings = frames.pop("warnings")
     for name in ("observations", "baselines"):
         for col in CATEGORICAL:
@@ -176,6 +188,18 @@ def load_data(data_dir: str | Path, plan: Plan, *, use_cache: bool = True) -> Da
     if use_cache:
         _write_cache(target, ds)
     return ds
+
+
+def _stats(data_dir: Path) -> list[tuple]:
+    out = []
+    for p in input_files(data_dir):
+        st = p.stat()
+        out.append((p.name, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return out
+
+
+def _waiting(data_dir: Path) -> None:
+    log.warning("另一个导入正在写入数据文件夹 %s，等它完成后再读取……", data_dir)
 
 
 def load_subset(data_dir: str | Path, plan: Plan, *, township: str | None = None,
@@ -207,16 +231,19 @@ def load_snapshot(data_dir: str | Path, plan: Plan, fingerprint: str = "",
     cache; a missing or damaged cache entry is rebuilt from the folder if the folder still holds
     those data, otherwise ``SnapshotGoneError``."""
     data_dir = Path(data_dir)
-    if not fingerprint:
+    pinned = bool(fingerprint)
+    if not pinned:
         if not data_dir.is_dir():
             raise missing_folder(data_dir)
-        with datafolder.reading(data_dir):
+        with datafolder.consistent(data_dir, on_wait=lambda: _waiting(data_dir)):
             fingerprint = _fingerprint(plan, _sources(data_dir, True))
     cached = _read_cache(cache_dir() / fingerprint, plan, data_dir, fingerprint, filters)
     if cached is not None:
         return cached
     whole = load_data(data_dir, plan)  # validates the folder again and stores it
-    if whole.fingerprint != fingerprint:
+    if not pinned:
+        fingerprint = whole.fingerprint  # (an import may have landed in between: then these are the new data)
+    elif whole.fingerprint != fingerprint:
         raise SnapshotGoneError(f"构建开始时的数据（指纹 {fingerprint[:12]}）已不在缓存中，而数据文件夹 {data_dir} "
                                 f"此后已经改变（现在的指纹 {whole.fingerprint[:12]}）；请重新运行 edureport build")
     cached = _read_cache(cache_dir() / fingerprint, plan, data_dir, fingerprint, filters)
@@ -230,6 +257,7 @@ def _write_cache(target: Path, ds: DataSet) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+        os.chmod(tmp, 0o755)  # (mkdtemp makes it 0700) readable by the other accounts that share this cache
         for name in FRAMES:
             frame = ds.frames[name]
             if "township" in frame and isinstance(frame["township"].dtype, pd.CategoricalDtype):
@@ -237,8 +265,11 @@ def _write_cache(target: Path, ds: DataSet) -> None:
             cachefile.write(tmp / f"{name}.parquet", frame.to_parquet(None, index=False, row_group_size=ROW_GROUP))
         meta = {"fingerprint": ds.fingerprint, "data_dir": ds.data_dir, "plan": ds.plan.sha256,
                 "version": __version__, "sources": ds.sources, "warnings": ds.warnings.to_dict("records")}
-        cachefile.write(tmp / "meta.json", json.dumps(meta, ensure_ascii=False, default=str).encode("utf-8"))
-        if target.exists():  # damaged or incomplete (a good entry is read, not written again): set it aside
+        # ASCII: a path with bytes that are not UTF-8 (a GBK folder name) must not stop the cache being written
+        cachefile.write(tmp / "meta.json", json.dumps(meta, ensure_ascii=True, default=str).encode("ascii"))
+        if target.exists() and _read_cache(target, ds.plan, Path(ds.data_dir), ds.fingerprint, warn=False):
+            return  # another process stored the same data meanwhile: keep its copy (readers may be using it)
+        if target.exists():  # damaged or incomplete: set it aside
             trash = target.with_name(f".trash-{os.getpid()}-{target.name}")
             with contextlib.suppress(OSError):
                 os.replace(target, trash)
@@ -256,14 +287,24 @@ def _write_cache(target: Path, ds: DataSet) -> None:
 
 
 def _read_cache(target: Path, plan: Plan, data_dir: Path, key: str,
-                filters: dict[str, list[tuple]] | None = None) -> DataSet | None:
+                filters: dict[str, list[tuple]] | None = None, *, warn: bool = True) -> DataSet | None:
     """The cached data set, every file verified (``cachefile``); None when there is none or any part of
     it is missing or damaged (then with one warning line: the caller rebuilds it from the source)."""
+    try:
+        return _read_entry(target, plan, data_dir, key, filters, warn=warn)
+    except OSError as exc:  # an entry another account made (0700), a folder without permission, …
+        if warn:
+            cachefile.warn_damaged(target, why(exc))
+        return None
+
+
+def _read_entry(target: Path, plan: Plan, data_dir: Path, key: str, filters: dict[str, list[tuple]] | None,
+                *, warn: bool) -> DataSet | None:
     if not target.exists():
         return None
-    meta_bytes = cachefile.read(target / "meta.json")
+    meta_bytes = cachefile.read(target / "meta.json", warn=warn)
     if meta_bytes is None:
-        if not (target / "meta.json").exists() and any(target.glob("*.parquet")):
+        if warn and not (target / "meta.json").exists() and any(target.glob("*.parquet")):
             cachefile.warn_damaged(target / "meta.json", "文件缺失")  # (a damaged one was warned about already)
         return None
     frames: dict[str, pd.DataFrame] = {}
@@ -271,16 +312,17 @@ def _read_cache(target: Path, plan: Plan, data_dir: Path, key: str,
         meta = json.loads(meta_bytes.decode("utf-8"))
         for name in FRAMES:
             path = target / f"{name}.parquet"
-            payload = cachefile.read(path)
+            payload = cachefile.read(path, warn=warn)
             if payload is None:
-                if not path.exists():
+                if warn and not path.exists():
                     cachefile.warn_damaged(path, "文件缺失")
                 return None
             wanted = (filters or {}).get(name) or None
             table = pq.read_table(pa.BufferReader(payload), filters=wanted)
             frames[name] = _categories(name, table.to_pandas())
     except (ValueError, KeyError, TypeError, pa.ArrowException) as exc:  # verified bytes that still do not parse
-        cachefile.warn_damaged(target, type(exc).__name__)
+        if warn:
+            cachefile.warn_damaged(target, type(exc).__name__)
         return None
     return DataSet(plan, str(data_dir), key, frames, pd.DataFrame(meta.get("warnings", [])),
                    is_subset=filters is not None, sources=meta.get("sources", {}))

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataValidationError, Problem
+from .journal import real_target
 from .normalize import (
     clean_text,
     explain,
@@ -27,7 +28,6 @@ from .normalize import (
     parse_number,
     parse_period,
     plain_text,
-    printable,
     text,
 )
 from .plan import PROJECT_STAGES, STAGES, Plan
@@ -71,7 +71,7 @@ class Checker:
         values = raw.frame[key].iloc[shown].to_numpy(dtype=object) if key else [""] * len(shown)
         texts = list(message(shown)) if callable(message) else [message] * len(shown)
         for row, value, msg in zip(rows, values, texts, strict=True):
-            self.problems.append(Problem(raw.file, raw.sheet, int(row), label, printable(text(value)), msg, severity))
+            self.problems.append(Problem(raw.file, raw.sheet, int(row), label, text(value), msg, severity))
         if not seen[0]:
             seen[2] = texts[0]  # the rule's first text leads its summary line
         seen[0] += len(idx)
@@ -133,8 +133,14 @@ def validate_dir(data_dir: str | Path, plan: Plan, *, replaced: dict[Path, Path]
     paths: dict[str, Path | None] = {}
     raws: dict[str, RawTable | None] = {}
 
+    used: set[Path] = set()
+
     def source(path: Path) -> Path:
-        return (replaced or {}).get(path.resolve() if path.is_symlink() else path, path)
+        staged = (replaced or {}).get(real_target(path))
+        if staged is None:
+            return path
+        used.add(real_target(path))
+        return staged
 
     def locate(table) -> tuple[Path | None, list[Problem]]:
         path, problems = find_file(data_dir, table)
@@ -157,6 +163,8 @@ def validate_dir(data_dir: str | Path, plan: Plan, *, replaced: dict[Path, Path]
         out[name] = check_observation_pieces(checker, pieces, out, baseline=name == "baselines")
     out["projects"] = check_projects(checker, raws["projects"], out)
     out["activities"] = check_activities(checker, raws["activities"], out)
+    if set(replaced or {}) - used:
+        raise RuntimeError("validate_dir: a staged new version was not read; nothing may be committed unchecked")
     if any(p.is_error for p in checker.problems):
         raise DataValidationError(checker.problems)
     out["warnings"] = pd.DataFrame([p.__dict__ for p in checker.problems])
