@@ -192,7 +192,8 @@ def check_output(folder: Path, *, files: Iterable[Path] = (), folders: Iterable[
     try:
         for d in (folder, *folders):
             d.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".edureport-probe-") as fh:
+        # ".tmp": the probe of a build killed right here is cleared with its other leftovers
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".edureport-probe-", suffix=".tmp") as fh:
             fh.write(b"\0" * 65536)  # a nearly full disk fails here, not in the middle of a build
             fh.flush()
             os.fsync(fh.fileno())
