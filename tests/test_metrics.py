@@ -25,8 +25,9 @@ def test_ratio_is_sum_over_sum_not_mean_of_ratios(mini_data: Path, mini_plan: Pl
     # S1 latest 2/4, S2 latest (January) 3/18: (2+3)/(4+18) = 22.73%; the mean of ratios would be 33.3%.
     assert r.actual == pytest.approx(5 / 22 * 100)
     assert r.detail == "5/22"
-    # Start 4/20 = 20% in January; the straight path to 40% by 31 Dec expects 20 + 20 × 181/365 by 30 Jun.
-    assert r.expected == pytest.approx(20 + 20 * 181 / 365)
+    # Start 4/20 = 20% in January (no baseline year): the straight path from 20% on 31 Jan (the day
+    # January's figures count) to 40% on 31 Dec expects 20 + 20 × 151/335 by 30 Jun.
+    assert r.expected == pytest.approx(20 + 20 * 151 / 335)
     assert r.status is Status.LAGGING
     assert r.progress == pytest.approx(22.727 / 40, rel=1e-3)
 
@@ -44,7 +45,8 @@ def test_ratio_is_sum_over_sum_not_mean_of_ratios(mini_data: Path, mini_plan: Pl
         (D(2024, 12, 31), "A2", Status.MISSED, 6),  # 6 < 8 at year end
         (D(2024, 6, 30), "B1", Status.DONE, 37.5),  # 75/200 against 80/200 = 40% in 2023
         (D(2024, 2, 29), "B1", Status.NO_DATA, None),  # no 2024 screening yet
-        (D(2024, 6, 30), "B2", Status.LAGGING, 0),  # planned finish 30 Jun passed, still 在建
+        (D(2024, 6, 30), "B2", Status.ON_TRACK, 0),  # planned finish 30 Jun: the date itself is in time
+        (D(2024, 7, 31), "B2", Status.LAGGING, 0),  # planned finish passed, still 在建
         (D(2024, 9, 30), "B2", Status.DONE, 1),
         (D(2024, 3, 31), "B3", Status.ON_TRACK, 0),  # planned start 1 Apr not reached
         (D(2024, 5, 31), "B3", Status.LAGGING, 0),  # planned start passed, not started

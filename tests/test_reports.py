@@ -48,7 +48,7 @@ def test_html_is_clean_and_self_contained(built, kind: str) -> None:
     for code in ("ReportContext", "import ", "In&nbsp;[", "jp-InputArea", "<pre", "<script"):
         assert code not in html, code
     assert "@font-face" in html and "data:font/otf;base64," in html
-    assert "数据指纹" in html and "数据截至2023年12月31日" in html
+    assert "数据指纹" in html and "指标数据截至2023年12月" in html
     assert re.search(r'<figure class="chart"><svg role="img" aria-label="[^"]+"', html), "charts inlined as SVG"
 
 
@@ -101,7 +101,7 @@ def test_pdf_has_chinese_text_and_embedded_fonts(built, kind: str) -> None:
     reader = PdfReader(built[kind]["pdf"])
     assert reader.pages[0].mediabox.width == pytest.approx(595.28, abs=1)  # A4
     text = "".join(page.extract_text() for page in reader.pages)
-    assert "数据截至2023年12月31日" in text
+    assert "指标数据截至2023年12月" in text
     assert "一、总体情况" in text.replace(" ", "")
     assert re.search(r"第 ?2 ?页 ?/ ?共 ?\d+ ?页", text), "page numbers"
     fonts = set()

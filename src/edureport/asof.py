@@ -37,10 +37,13 @@ def parse_day(text: str | dt.date, year: int | None = None) -> dt.date:
     raise AsOfError(f"截至日期“{shown}”无法识别，应写作 {EXAMPLES.format(y=year or dt.date.today().year)}")
 
 
-def as_of_date(plan, value: str | dt.date | None) -> dt.date:
+def as_of_date(plan, value: str | dt.date | None, *, allow_outside_year: bool = False) -> dt.date:
     """The as-of date of a report on ``plan``: the given date (default: the plan's last day), which must
-    lie within the plan year — figures are computed against the year's targets and time line."""
+    lie within the plan year — figures are computed against the year's targets and time line — unless
+    ``allow_outside_year`` (``--allow-outside-year``): after the year, every verdict is final; before
+    it, no month has counted yet."""
     day = parse_day(value, plan.year) if value not in (None, "") else plan.end
-    if not plan.start <= day <= plan.end:
-        raise AsOfError(f"截至日期 {day.isoformat()} 不在工作要点年度内（{plan.start.isoformat()}～{plan.end.isoformat()}）")
+    if not allow_outside_year and not plan.start <= day <= plan.end:
+        raise AsOfError(f"截至日期 {day.isoformat()} 不在工作要点年度内（{plan.start.isoformat()}～{plan.end.isoformat()}）；"
+                        "确需在年度之外出具报告，请加 --allow-outside-year")
     return day

@@ -22,6 +22,7 @@ from .execute import JobResult, notebooks_dir, run_job_safe
 from .inputs import job_key, shown_by_township_reports
 from .lock import LOCK_FILE, BuildLock
 from .manifest import read_manifest, report_entry, write_index, write_manifest
+from .narrative import data_line
 from .paths import (
     OutputError,
     check_output,
@@ -58,7 +59,7 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
           out: str | Path | None = None, only: list[str] | None = None, formats: tuple[str, ...] = ("html", "pdf"),
           jobs: int | None = None, force: bool = False, timeout: int | None = 600, executor: str = "local",
           scheduler: str | None = None, wait_for_lock: bool = False, commentary: str | Path | None = None,
-          on_event: Event | None = None,
+          on_event: Event | None = None, allow_outside_year: bool = False,
           on_plan: Callable[[list[Job], list[Job]], None] | None = None) -> BuildSummary:
     """Build the selected reports from one snapshot of the data.
 
@@ -75,7 +76,7 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
     if odd:
         raise OutputError("；".join(odd))
     plan = load_plan(plan_path)
-    when = as_of_date(plan, as_of)
+    when = as_of_date(plan, as_of, allow_outside_year=allow_outside_year)
     notes_path = Path(commentary) if commentary else commentary_file(plan.year)
     load_commentary(notes_path, plan)  # a malformed commentary file stops the build before any report runs
     folder = report_dir(root, plan.year, when.isoformat())
@@ -89,12 +90,14 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
               "plan_file": str(plan_path.resolve()),
               "commentary_file": str(notes_path.resolve()) if commentary else "",
               "data_fingerprint": data.fingerprint}
+    if allow_outside_year:  # only then, so the reports' input keys stay what they were
+        common["allow_outside_year"] = True
     lock = BuildLock(root).acquire(wait=wait_for_lock)
     try:
         _clear_leftovers(folder)
         previous = {e["key"]: e for e in read_manifest(folder).get("reports", [])}
         # Also stores every township's results once for all reports (see results_cache).
-        shown = shown_by_township_reports(data, when) if selected else ""
+        shown = shown_by_township_reports(data, when, allow_outside_year) if selected else ""
         keys = {j.key: job_key(j, data, common=common, notebook=notebooks_dir() / j.notebook,
                                shown_results=shown) for j in selected}
         todo = [j for j in selected if force or not _unchanged(previous.get(j.key), keys[j.key], folder, formats)]
@@ -125,7 +128,7 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
         summary = BuildSummary(folder, results)
         try:
             summary.manifest = write_manifest(folder, run, entries)
-            summary.index = write_index(folder, f"{plan.title}进展报告", when, run, entries)
+            summary.index = write_index(folder, f"{plan.title}进展报告", data_line(plan, when), run, entries)
         except OSError as exc:
             raise output_error(Path(exc.filename or folder), exc) from None
         return summary

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from itertools import pairwise
 
+from .figures import shown_vs
 from .fonts import setup_matplotlib
 from .status import STATUS_COLOURS, STATUS_ORDER, Status
 
@@ -57,7 +58,7 @@ def trend_chart(months: Sequence[str], values: Sequence[float | None], *, target
         ax.plot([p[0] for p in points], [p[1] for p in points], color=HIGHLIGHT, marker="o", markersize=3.5,
                 linewidth=1.6, label=label)
         last_x, last_v = points[-1]
-        ax.annotate(_fmt(last_v, unit), (last_x, last_v), textcoords="offset points", xytext=(4, 4), fontsize=8,
+        ax.annotate(_fmt(last_v, unit, target), (last_x, last_v), textcoords="offset points", xytext=(4, 4), fontsize=8,
                     color=HIGHLIGHT)
     if target is not None:
         ax.axhline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"{target_label} {_fmt(target, unit)}")
@@ -86,11 +87,14 @@ def township_chart(names: Sequence[str], values: Sequence[float | None], *, bann
     crowded = len(pairs) > CROWDED_BARS  # value labels would overlap: label only the highlighted bar
     for x, (name, v) in zip(xs, pairs, strict=True):
         if not crowded or name == highlight:
-            ax.text(x, v, _fmt(v, unit), ha="center", va="bottom", fontsize=7.5, color=INK)
+            ax.text(x, v, _fmt(v, unit, target), ha="center", va="bottom", fontsize=7.5, color=INK)
     if banner is not None:
-        ax.axhline(banner, color=INK, linestyle=":", linewidth=1, label=f"{banner_label} {_fmt(banner, unit)}")
+        ax.axhline(banner, color=INK, linestyle=":", linewidth=1, label=f"{banner_label} {_fmt(banner, unit, target)}")
     if target is not None:
         ax.axhline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"{target_label} {_fmt(target, unit)}")
+    if pairs and min(v for _, v in pairs) >= 0 and (banner or 0) >= 0 and (target or 0) >= 0:
+        # no negative axis under counts and ratios; all zeros (no incident anywhere) still shows a 0–1 scale
+        ax.set_ylim(bottom=0, top=None if max([v for _, v in pairs] + [banner or 0, target or 0]) > 0 else 1)
     rotation = 0 if len(pairs) <= 8 else (90 if crowded else 45)
     ax.set_xticks(xs, [n for n, _ in pairs], fontsize=6.5 if crowded else 8, rotation=rotation)
     if ax.get_legend_handles_labels()[0]:
@@ -116,9 +120,9 @@ def distribution_chart(values: Sequence[float | None], *, mine: float, name: str
     colours = [HIGHLIGHT if i == mark else BAR for i in range(len(counts))]
     ax.bar(edges[:-1], counts, width=[b - a for a, b in pairwise(edges)], align="edge", color=colours,
            edgecolor="white", linewidth=0.8)
-    ax.axvline(mine, color=HIGHLIGHT, linewidth=1.4, label=f"{name} {_fmt(mine, unit)}")
+    ax.axvline(mine, color=HIGHLIGHT, linewidth=1.4, label=f"{name} {_fmt(mine, unit, target)}")
     if banner is not None:
-        ax.axvline(banner, color=INK, linestyle=":", linewidth=1, label=f"{banner_label} {_fmt(banner, unit)}")
+        ax.axvline(banner, color=INK, linestyle=":", linewidth=1, label=f"{banner_label} {_fmt(banner, unit, target)}")
     if target is not None:
         ax.axvline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"{target_label} {_fmt(target, unit)}")
     ax.set_xticks(edges, [_edge(e, unit) for e in edges], fontsize=7.5)
@@ -177,10 +181,12 @@ def status_chart(labels: Sequence[str], summaries: Sequence[dict[Status, int]]) 
     return _svg(fig)
 
 
-def _fmt(v: float, unit: str) -> str:
+def _fmt(v: float, unit: str, target: float | None = None) -> str:
+    """A chart label, by the rule of figures.py: never rounded across the target line drawn with it."""
+    shown, decimals = shown_vs(v, target, unit=unit)
     if unit == "%":
-        return f"{v:.1f}%"
-    return f"{v:,.0f}" if abs(v - round(v)) < 1e-9 else f"{v:,.1f}"
+        return f"{shown:.{max(decimals, 1)}f}%"
+    return f"{shown:,.{decimals}f}"
 
 
 def _edge(v: float, unit: str) -> str:

@@ -133,10 +133,11 @@ def plan_cmd(plan_file: Path | None) -> None:
               help="数据文件夹，默认 data/demo")
 @plan_option
 @click.option("--as-of", default="", help="截至日期，写作 YYYY-MM-DD、YYYY/M/D 或 YYYY年M月D日；默认工作要点年度末")
+@click.option("--allow-outside-year", is_flag=True, help="允许截至日期不在工作要点年度内")
 @click.option("--township", default=None, help="只看一个苏木镇")
 @click.option("--school", default=None, help="只看一所学校（学校代码）")
-def status_cmd(data_dir: Path | None, plan_file: Path | None, as_of: str, township: str | None,
-               school: str | None) -> None:
+def status_cmd(data_dir: Path | None, plan_file: Path | None, as_of: str, allow_outside_year: bool,
+               township: str | None, school: str | None) -> None:
     """显示各指标的目标、实际、完成进度与状态。"""
     from .asof import as_of_date
     from .metrics import compute
@@ -149,7 +150,8 @@ def status_cmd(data_dir: Path | None, plan_file: Path | None, as_of: str, townsh
         plan = _plan(plan_file)
         ds = load_data(data_dir or demo_data_dir(), plan)
         level, entity = ("township", township) if township else ("school", school) if school else ("banner", "")
-        results = compute(ds, as_of_date(plan, as_of), level, entity)
+        when = as_of_date(plan, as_of, allow_outside_year=allow_outside_year)
+        results = compute(ds, when, level, entity, allow_outside_year=allow_outside_year)
     except EdureportError as exc:
         _fail(exc, 200)
     click.echo(results_table(results))

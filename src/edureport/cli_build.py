@@ -109,6 +109,7 @@ def _in_use(log: Path) -> bool:
 @click.option("--commentary", type=click.Path(path_type=Path, readable=False), default=None,
               help="补充说明文件（YAML），默认 params/commentary-<年度>.yaml")
 @click.option("--as-of", default="", help="截至日期，写作 YYYY-MM-DD、YYYY/M/D 或 YYYY年M月D日；默认工作要点年度末")
+@click.option("--allow-outside-year", is_flag=True, help="允许截至日期不在工作要点年度内（年度之后：全部为最终结论）")
 @click.option("--only", multiple=True, help="只生成部分报告，可重复：section:2、township:<名称>、review")
 @click.option("--formats", default="html,pdf", show_default=True, help="输出格式：html、pdf 或两者")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None, help="并行进程数，默认为 CPU 核数")
@@ -121,7 +122,7 @@ def _in_use(log: Path) -> bool:
 @click.option("--quiet", "-q", is_flag=True, help="不显示进度，只在出错时输出（适合定时任务）")
 @click.option("--keep-logs", type=click.IntRange(1), default=30, show_default=True, help="保留最近多少个日志文件")
 @click.option("--out", type=click.Path(path_type=Path, readable=False), default=None, help="输出文件夹，默认 outputs/")
-def build_cmd(plan_file, data_dir, commentary, as_of, only, formats, jobs, force, timeout, executor, scheduler,
+def build_cmd(plan_file, data_dir, commentary, as_of, allow_outside_year, only, formats, jobs, force, timeout, executor, scheduler,
               wait_for_lock, quiet, keep_logs, out) -> None:
     """生成报告（默认全部：各部分、各苏木镇、年度工作总结）：并行、增量、可中断恢复。"""
     from .build import build
@@ -142,7 +143,7 @@ def build_cmd(plan_file, data_dir, commentary, as_of, only, formats, jobs, force
         summary = build(plan_file=plan_file, data_dir=data_dir, as_of=as_of, out=out, only=list(only),
                         formats=wanted, jobs=jobs, force=force, timeout=timeout, executor=executor,
                         scheduler=scheduler, wait_for_lock=wait_for_lock, commentary=commentary,
-                        on_event=progress.event, on_plan=progress.plan)
+                        on_event=progress.event, on_plan=progress.plan, allow_outside_year=allow_outside_year)
     except EdureportError as exc:
         progress.close()
         log(str(exc), echo=False)

@@ -10,6 +10,7 @@ import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .figures import percent
 from .status import STATUS_COLOURS, Status
 
 CN_NUMERALS = "一二三四五六七八九十"
@@ -78,12 +79,16 @@ def badge(status: Status) -> str:
     return f'<span class="badge" style="background:{STATUS_COLOURS[status]}">{esc(status.value)}</span>'
 
 
-def progress_bar(progress: float | None, status: Status) -> str:
-    if progress is None:
-        return "—"
-    pct = max(0.0, min(1.0, progress)) * 100
-    return (f'<span class="bar"><span style="width:{pct:.0f}%;background:{STATUS_COLOURS[status]}"></span></span>'
-            f'<span class="pct">{pct:.0f}%</span>')
+def progress_bar(progress: float | None, status: Status, text: str = "") -> str:
+    """The 完成进度 cell: a bar (full only when the target is met; over-achievement shows in the words,
+    not as a longer bar) and its words (``IndicatorResult.progress_text``); words alone where the kind
+    has no share to draw (upper limits, trends)."""
+    pct = percent(progress, status is Status.DONE)
+    if pct is None:
+        return esc(text) if text else "—"
+    words = text or f"{pct}%"
+    return (f'<span class="bar"><span style="width:{min(pct, 100)}%;background:{STATUS_COLOURS[status]}"></span></span>'
+            f'<span class="pct">{esc(words)}</span>')
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, number: int | None = None, caption: str = "",

@@ -92,7 +92,7 @@ def _commentary_digest(common: dict[str, Any], year: int) -> str:
     return file_sha256(path) if Path(path).is_file() else ""
 
 
-def shown_by_township_reports(ds: DataSet, as_of) -> str:
+def shown_by_township_reports(ds: DataSet, as_of, allow_outside_year: bool = False) -> str:
     """Digest of the figures every township report prints about the others (banner and all townships).
 
     Computing them here also stores them for the reports (``results_cache``), so no report repeats it.
@@ -100,5 +100,6 @@ def shown_by_township_reports(ds: DataSet, as_of) -> str:
     from .results_cache import all_results
 
     rows = [(r.indicator_id, place, r.actual, str(r.status))
-            for place, results in all_results(ds, as_of).items() for r in results]
+            for place, results in all_results(ds, as_of, allow_outside_year=allow_outside_year).items()
+            for r in results]
     return hashlib.sha256(json.dumps(rows, ensure_ascii=False, default=str).encode()).hexdigest()

@@ -15,7 +15,6 @@ from typing import Any
 
 from .execute import JobResult
 from .htmlkit import badge, esc
-from .narrative import date_cn
 from .paths import file_sha256, project_root, write_atomic
 from .render import stylesheet
 from .status import Status
@@ -82,7 +81,7 @@ STATUS_WORDS = {"built": ("已生成", Status.DONE), "unchanged": ("未变化", 
                 "failed": ("失败", Status.MISSED)}
 
 
-def write_index(folder: Path, title: str, as_of, run: dict[str, Any], entries: list[dict[str, Any]]) -> Path:
+def write_index(folder: Path, title: str, data_text: str, run: dict[str, Any], entries: list[dict[str, Any]]) -> Path:
     """A self-contained portal page: every report with its status and links; failures with the error."""
     from .fonts import font_face_css
 
@@ -104,7 +103,7 @@ def write_index(folder: Path, title: str, as_of, run: dict[str, Any], entries: l
         rows.append(f"<tr><td>{esc(e['title'])}{note}</td><td>{badge(status).replace(status.value, word)}</td>"
                     f"<td>{links or '—'}</td></tr>")
     body = (f'<header class="cover"><p class="issuer">{esc(run["plan"]["issuer"])}</p><h1 class="title">{esc(title)}</h1>'
-            f'<p class="asof">数据截至{esc(date_cn(as_of))}</p><p class="fingerprint">数据指纹 '
+            f'<p class="asof">{esc(data_text)}</p><p class="fingerprint">数据指纹 '
             f'{esc(run["data"]["fingerprint"][:12])}</p></header><table class="index"><thead><tr><th>报告</th>'
             f"<th>状态</th><th>文件</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
     css = stylesheet() + ".error{color:#c62828;font-size:8.5pt;margin-top:2pt}"

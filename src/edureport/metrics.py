@@ -6,6 +6,7 @@ always the same number.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
@@ -14,11 +15,11 @@ import pandas as pd
 
 from .asof import as_of_date
 from .errors import UnknownEntityError
+from .figures import fmt_num
 from .kinds import Scope, get_kind
-from .kinds.base import fmt_num
 from .plan import Indicator
 from .scopes import scope_index
-from .status import STATUS_ORDER, Status, judge
+from .status import STATUS_ORDER, Status, counted_through, judge
 from .store import DataSet
 
 
@@ -30,6 +31,8 @@ class IndicatorResult:
     name: str
     kind: str
     unit: str
+    comparison: str
+    aggregate: str
     level: str  # where it was computed: banner / township / school
     entity: str  # "" for the banner, the township name, or the school id
     entity_name: str
@@ -38,20 +41,18 @@ class IndicatorResult:
     actual: float | None
     actual_text: str
     progress: float | None
+    progress_text: str  # the 完成进度 column's words (figures.percent; a change or margin where no bar fits)
     status: Status
     expected: float | None
     baseline: float | None
     detail: str
     due: dt.date
+    overdue: bool  # the due date has passed (the day after it) on the day the figures count to
 
 
 def cutoff_period(as_of: dt.date) -> str:
-    """The last month whose figures count on ``as_of``: monthly figures count from the month's end."""
-    nxt = as_of + dt.timedelta(days=1)
-    if nxt.month != as_of.month:
-        return as_of.strftime("%Y-%m")
-    first = as_of.replace(day=1) - dt.timedelta(days=1)
-    return first.strftime("%Y-%m")
+    """The last month whose figures count on ``as_of``, as YYYY-MM."""
+    return counted_through(as_of).strftime("%Y-%m")
 
 
 def _entity_name(data: DataSet, level: str, entity: str, towns: set[str]) -> str:
@@ -72,10 +73,12 @@ def _until(frame: pd.DataFrame, cut: str) -> pd.DataFrame:
 
 
 def compute(data: DataSet, as_of: dt.date, level: str = "banner", entity: str = "",
-            indicators: list[Indicator] | None = None) -> list[IndicatorResult]:
-    """Every applicable indicator's result in one place on one date (plan order)."""
+            indicators: list[Indicator] | None = None, *, allow_outside_year: bool = False) -> list[IndicatorResult]:
+    """Every applicable indicator's result in one place on one date (plan order), judged at the end of
+    the last month whose figures count on ``as_of``."""
     plan = data.plan
-    as_of = as_of_date(plan, as_of)  # a date outside the plan year is refused, not computed into nonsense
+    # a date outside the plan year is refused, not computed into nonsense (unless asked for)
+    as_of = counted_through(as_of_date(plan, as_of, allow_outside_year=allow_outside_year))
     index = scope_index(data)
     name = _entity_name(data, level, entity, index.township_names)
     cut = cutoff_period(as_of)
@@ -103,25 +106,26 @@ def compute(data: DataSet, as_of: dt.date, level: str = "banner", entity: str = 
         elif level != "banner" and outcome.target is not None and ind.target is not None \
                 and abs(outcome.target - ind.target) > 1e-9:
             target_text = f"{target_text}（本级分解{fmt_num(outcome.target, ind.unit)}）"
-        out.append(IndicatorResult(
+        result = IndicatorResult(
             indicator_id=ind.id, section=plan.section_of(ind), task=ind.task, name=ind.name, kind=ind.kind,
-            unit=ind.unit, level=level, entity=entity, entity_name=name, target=outcome.target,
-            target_text=target_text, actual=outcome.actual, actual_text=_actual_text(ind, outcome.actual, outcome.target),
-            progress=outcome.progress, status=status, expected=outcome.expected, baseline=outcome.baseline,
-            detail=outcome.detail, due=ind.due,
-        ))
+            unit=ind.unit, comparison=ind.comparison, aggregate=ind.aggregate, level=level, entity=entity,
+            entity_name=name, target=outcome.target, target_text=target_text, actual=outcome.actual,
+            actual_text="", progress=outcome.progress, progress_text="", status=status,
+            expected=outcome.expected, baseline=outcome.baseline, detail=outcome.detail, due=ind.due,
+            overdue=as_of > ind.due,
+        )
+        out.append(dataclasses.replace(result, actual_text=kind.actual_text(result),
+                                       progress_text=kind.progress_text(result)))
     return out
-
-
-def _actual_text(ind: Indicator, actual: float | None, target: float | None) -> str:
-    if ind.kind == "milestone":
-        if target == 1:
-            return "已完成" if actual else "未完成"
-        return f"{actual or 0:g}/{target:g}个单位完成"
-    return fmt_num(actual, ind.unit)
 
 
 def status_summary(results: list[IndicatorResult]) -> dict[Status, int]:
     """How many indicators are 达标 / 进展正常 / 滞后 / 未达标 / 无数据 (every status present, in order)."""
     counts = Counter(r.status for r in results)
     return {s: counts.get(s, 0) for s in STATUS_ORDER}
+
+
+def status_columns(summaries: list[dict[Status, int]]) -> list[Status]:
+    """The statuses a count table needs: every status that occurs in any of its rows (in order), so each
+    row's counts add up to its number of indicators (无数据 included when it occurs)."""
+    return [s for s in STATUS_ORDER if any(c.get(s, 0) for c in summaries)] or [Status.DONE]

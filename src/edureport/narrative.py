@@ -1,24 +1,44 @@
 """Chinese sentences generated from computed results — never from anything else.
 
 Each sentence states the figure, the target and the status, in the register of a bureau's report:
-"截至2023年12月31日，全旗党员教师占比45.3%，超过40%的年度目标，已达标。"
+"截至2023年12月31日，全旗党员教师占比45.3%，超过40%的年度目标，已达标。" The words come from each
+indicator kind's sentence table (``kinds/<kind>.py``), checked against a truth table in
+tests/test_wording.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from .kinds.base import fmt_num
+from .kinds import get_kind
+from .kinds.wording import VERDICT
 from .metrics import IndicatorResult
 from .plan import Plan, Task
-from .status import Status
+from .status import Status, counted_through
 
-VERDICT = {Status.DONE: "已达标", Status.ON_TRACK: "进展正常", Status.LAGGING: "进度滞后",
-           Status.MISSED: "未完成年度目标", Status.NO_DATA: "暂无数据"}
+__all__ = ["VERDICT", "data_line", "data_month_cn", "date_cn", "indicator_sentence", "summary_sentence", "task_paragraph"]
 
 
 def date_cn(d: dt.date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
+
+
+def data_month_cn(plan: Plan, as_of: dt.date) -> str:
+    """The last month the figures cover on ``as_of``: "2023年2月" ("" before the plan's first month ends)."""
+    end = counted_through(as_of)
+    return f"{end.year}年{end.month}月" if end >= plan.start else ""
+
+
+def data_line(plan: Plan, as_of: dt.date) -> str:
+    """What the cover says about the date: the months the figures cover ("指标数据截至2023年2月"), and the
+    report's own date where it is not that month's end (data are monthly and count at month end)."""
+    month = data_month_cn(plan, as_of)
+    text = f"指标数据截至{month}" if month else "尚无已截止月份的指标数据"
+    if counted_through(as_of) != as_of:
+        text += f"（报告日期{date_cn(as_of)}，月度数据按月末计入）"
+    if not plan.start <= as_of <= plan.end:
+        text += "；截至日期不在工作要点年度内"
+    return text
 
 
 def region_word(plan: Plan) -> str:
@@ -31,48 +51,18 @@ def place_name(plan: Plan, r: IndicatorResult) -> str:
 
 
 def indicator_sentence(plan: Plan, r: IndicatorResult) -> str:
-    """One sentence per indicator result, by kind."""
-    place = place_name(plan, r)
-    if r.status is Status.NO_DATA:
-        return f"{place}{r.name}暂无可用数据（{r.detail}）。" if r.detail else f"{place}{r.name}暂无可用数据。"
-    if r.kind == "milestone":
-        if r.status is Status.DONE:
-            return f"{r.name}：{r.detail}。"
-        due = f"{r.due.month}月{r.due.day}日"
-        if r.status in (Status.LAGGING, Status.MISSED):
-            return f"{r.name}：{r.detail}，已超过{due}的完成时限，{VERDICT[r.status]}。"
-        return f"{r.name}：{r.detail}，完成时限为{due}，{VERDICT[r.status]}。"
-    if r.kind == "project":
-        return f"{r.name}：{r.detail}，目标为{r.target_text}，{VERDICT[r.status]}。"
-    if r.kind == "trend":
-        base = fmt_num(r.baseline, r.unit)
-        diff = (r.actual or 0) - (r.baseline or 0)
-        move = "下降" if diff < 0 else "上升" if diff > 0 else "持平"
-        gap = f"{abs(diff):.1f}个百分点" if r.unit == "%" else fmt_num(abs(diff), r.unit)
-        return (f"{place}{r.name}{r.actual_text}，比上年（{base}）{move}"
-                f"{gap if move != '持平' else ''}，目标为{r.target_text.split('（')[0]}，{VERDICT[r.status]}。")
-    target = fmt_num(r.target, r.unit)
-    actual = r.actual_text
-    if r.target_text.startswith("≤"):
-        if r.status is Status.MISSED:
-            return f"{place}{r.name}{actual}，未实现不超过{target}的目标。"
-        return f"{place}{r.name}{actual}，控制在{target}以内，{VERDICT[r.status]}。"
-    compare = "超过" if (r.actual or 0) > (r.target or 0) else "达到" if r.status is Status.DONE else "低于"
-    extra = ""
-    if r.status in (Status.LAGGING, Status.ON_TRACK) and r.expected is not None:
-        extra = f"，按时间进度应达到{fmt_num(r.expected, r.unit)}"
-    elif r.status is Status.MISSED and r.actual is not None and r.target is not None and r.unit == "%":
-        extra = f"，差{r.target - r.actual:.1f}个百分点"
-    detail = f"（{r.detail}）" if r.kind == "ratio" and r.detail else ""
-    return f"{place}{r.name}{actual}{detail}，{compare}{target}的年度目标{extra}，{VERDICT[r.status]}。"
+    """One sentence per indicator result, from its kind's sentence table."""
+    return get_kind(r.kind).sentence(r, place_name(plan, r))
 
 
 def task_paragraph(plan: Plan, task: Task, results: list[IndicatorResult], as_of: dt.date) -> str:
-    """The generated paragraph for one task: a dated lead and one sentence per indicator."""
+    """The generated paragraph for one task: a dated lead (the day the figures count to) and one
+    sentence per indicator."""
+    when = date_cn(counted_through(as_of))
     if not results:
-        return f"截至{date_cn(as_of)}，本任务在本级没有适用的量化指标。"
+        return f"截至{when}，本任务在本级没有适用的量化指标。"
     body = "".join(indicator_sentence(plan, r) for r in results)
-    return f"截至{date_cn(as_of)}，{body}"
+    return f"截至{when}，{body}"
 
 
 def summary_sentence(counts: dict[Status, int], what: str = "指标") -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .charts import CROWDED_BARS, distribution_chart, township_chart, trend_chart
 from .htmlkit import Block, badge, figure, join, progress_bar, table
+from .kinds.base import lower_is_better
 from .metrics import IndicatorResult
 from .report_common import ReportContext
 from .status import Status
@@ -18,7 +19,7 @@ def indicator_table(ctx: ReportContext, results: list[IndicatorResult], caption:
     headers = ["指标", "目标", "实际", "完成进度", "状态"]
     rows = []
     for r in results:
-        row = [r.name, r.target_text, r.actual_text, progress_bar(r.progress, r.status), badge(r.status)]
+        row = [r.name, r.target_text, r.actual_text, progress_bar(r.progress, r.status, r.progress_text), badge(r.status)]
         if compare:
             banner, rank = township_context(ctx, r)
             row[3:3] = [banner, rank]
@@ -35,7 +36,7 @@ def township_context(ctx: ReportContext, r: IndicatorResult) -> tuple[str, str]:
     values = [v for v in ctx.township_values(r.indicator_id)[1] if v is not None]
     rank = "—"
     if r.actual is not None and len(values) > 1 and r.kind in CHARTED_KINDS:
-        lower = r.target_text.startswith(("≤", "低于"))
+        lower = lower_is_better(r.comparison)
         better = sum(1 for v in values if (v < r.actual if lower else v > r.actual))
         rank = f"{better + 1}/{len(values)}"
     return (banner.actual_text if banner else "—"), rank

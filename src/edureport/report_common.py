@@ -18,11 +18,11 @@ from .commentary import Commentary, load_commentary
 from .htmlkit import Block, Numbering, esc, table
 from .kinds.project import project_table
 from .metrics import IndicatorResult, compute
-from .narrative import date_cn, region_word
+from .narrative import data_line, date_cn, region_word
 from .paths import commentary_file, resolve
 from .plan import Plan, load_plan
 from .results_cache import BANNER, place_rows, results_of, shared_table
-from .status import Status
+from .status import Status, counted_through
 from .store import DataSet, load_snapshot, load_subset
 
 
@@ -37,14 +37,17 @@ class ReportContext:
     numbering: Numbering = field(default_factory=Numbering)
     township: str = ""
     section: str = ""
+    allow_outside_year: bool = False
     _places: dict[str, list[IndicatorResult]] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def load(cls, kind: str, *, plan_file: str, data_dir: str, as_of: str, commentary: str = "",
-             township: str = "", section: str = "", data_fingerprint: str = "") -> ReportContext:
-        """``data_fingerprint`` (set by ``edureport build``) pins the data snapshot the build started from."""
+             township: str = "", section: str = "", data_fingerprint: str = "",
+             allow_outside_year: bool = False) -> ReportContext:
+        """``data_fingerprint`` (set by ``edureport build``) pins the data snapshot the build started from;
+        ``allow_outside_year`` accepts an as-of date outside the plan year (``--allow-outside-year``)."""
         plan = load_plan(resolve(plan_file))
-        when = as_of_date(plan, as_of)
+        when = as_of_date(plan, as_of, allow_outside_year=allow_outside_year)
         data_path = resolve(data_dir)
         if township or section:
             data = load_subset(data_path, plan, township=township or None, section=section or None,
@@ -58,7 +61,12 @@ class ReportContext:
             title = f"{township}{plan.year}年工作进展报告"
         else:
             title = f"{plan.issuer}{plan.year}年工作总结"
-        return cls(kind, plan, data, when, title, notes, Numbering(), township, section)
+        return cls(kind, plan, data, when, title, notes, Numbering(), township, section, allow_outside_year)
+
+    @property
+    def counted(self) -> dt.date:
+        """The day the figures count to: the end of the last month whose data count (see status.py)."""
+        return counted_through(self.as_of)
 
     @property
     def region(self) -> str:
@@ -72,7 +80,8 @@ class ReportContext:
                 return list(found)
             by_id = {r.indicator_id: r for r in found}
             return [by_id[i.id] for i in indicators if i.id in by_id]
-        return compute(self.data, self.as_of, level, entity, indicators)
+        return compute(self.data, self.as_of, level, entity, indicators,
+                       allow_outside_year=self.allow_outside_year)
 
     @functools.cached_property
     def full(self) -> DataSet:
@@ -83,7 +92,8 @@ class ReportContext:
 
     @functools.cached_property
     def _table(self) -> pd.DataFrame:
-        return shared_table(self.data, self.as_of, whole=lambda: self.full)
+        return shared_table(self.data, self.as_of, whole=lambda: self.full,
+                            allow_outside_year=self.allow_outside_year)
 
     @functools.cached_property
     def _towns(self) -> list[str]:
@@ -142,7 +152,7 @@ class ReportContext:
             end = (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
             if end > self.as_of:
                 break
-            res = compute(self.data, end, level, entity, [ind])
+            res = compute(self.data, end, level, entity, [ind], allow_outside_year=self.allow_outside_year)
             months.append(end.strftime("%Y-%m"))
             values.append(res[0].actual if res and res[0].actual is not None else None)
             d = end + dt.timedelta(days=1)
@@ -155,7 +165,7 @@ def cover(ctx: ReportContext, subtitle: str) -> Block:
     return Block(
         f'<header class="cover"><p class="issuer">{esc(ctx.plan.issuer)}</p>'
         f'<h1 class="title">{esc(ctx.title)}</h1><p class="subtitle">{esc(subtitle)}</p>'
-        f'<p class="asof">数据截至{esc(date_cn(ctx.as_of))}</p>'
+        f'<p class="asof">{esc(data_line(ctx.plan, ctx.as_of))}</p>'
         f'<p class="fingerprint">依据：《{esc(ctx.plan.title)}》　数据指纹 {esc(fp[:12])}</p></header>'
     )
 
@@ -165,7 +175,7 @@ def closing_note(ctx: ReportContext) -> Block:
     versions = "，".join(f"{p} {version(p)}" for p in ("edureport", "pandas", "matplotlib"))
     return Block(
         '<section class="colophon"><h2>说明</h2>'
-        f"<p>本报告由 edureport 依据《{esc(ctx.plan.title)}》和报送数据自动生成，数据截至{esc(date_cn(ctx.as_of))}。"
+        f"<p>本报告由 edureport 依据《{esc(ctx.plan.title)}》和报送数据自动生成，{esc(data_line(ctx.plan, ctx.as_of))}。"
         "状态说明：达标＝已完成年度目标；进展正常＝按时间进度推进；滞后＝落后于时间进度或已过完成时限；"
         "未达标＝年度结束仍未完成或已无法完成；无数据＝尚未报送。</p>"
         f'<p class="mono">数据指纹（SHA-256）：{esc(ctx.data.fingerprint)}<br>'
@@ -189,7 +199,8 @@ def projects_block(ctx: ReportContext, project_ids: list[str], township: str = "
 
 def activities_block(ctx: ReportContext, tasks: list[int], township: str = "") -> Block:
     acts = ctx.data.activities
-    acts = acts[acts["task"].isin(tasks) & (acts["date"] <= pd.Timestamp(ctx.as_of))]
+    # listed up to the day the figures count to, so a meeting listed here is also counted in the figures
+    acts = acts[acts["task"].isin(tasks) & (acts["date"] <= pd.Timestamp(ctx.counted))]
     if township:
         acts = acts[acts["township"] == township]
     if acts.empty:
@@ -200,7 +211,11 @@ def activities_block(ctx: ReportContext, tasks: list[int], township: str = "") -
              "" if pd.isna(r.participants) else f"{int(r.participants):,}"]
             for r in acts.sort_values(["date", "task"]).itertuples()]
     return table(["日期", "任务", "活动", "单位", "参与人数"], rows, number=n,
-                 caption=f"已开展的活动（共{len(rows)}项）", cls="activities")
+                 caption=f"已开展的活动（{_through(ctx)}共{len(rows)}项）", cls="activities")
+
+
+def _through(ctx: ReportContext) -> str:
+    return "" if ctx.counted == ctx.as_of else f"截至{date_cn(ctx.counted)}，"
 
 
 def _d(value) -> str:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from .charts import status_chart
 from .htmlkit import Block, cn_number, esc, figure, heading, join, paragraph, table
-from .metrics import status_summary
+from .metrics import status_columns, status_summary
 from .narrative import date_cn, indicator_sentence, summary_sentence, task_paragraph
 from .report_blocks import indicator_table, lagging
 from .report_common import ReportContext, cover
 from .status import Status
 
 MATRIX_MAX_TOWNSHIPS = 8
-COUNTS = (Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED)
 
 
 def review_cover(ctx: ReportContext) -> Block:
@@ -40,20 +39,19 @@ def _rate(counts: dict[Status, int]) -> str:
 def _overall(ctx: ReportContext) -> Block:
     plan, results = ctx.plan, ctx.banner_results
     counts = status_summary(results)
-    labels, summaries, rows = [], [], []
+    labels, summaries = [], []
     for s in plan.sections:
-        c = status_summary([r for r in results if r.section == s.number])
-        short = f"{s.number}、{s.title.split('，')[0]}"
-        labels.append(short)
-        summaries.append(c)
-        rows.append([short, str(len(plan.tasks_in(s.number))), str(sum(c.values()))]
-                    + [str(c[k]) for k in COUNTS] + [_rate(c)])
+        summaries.append(status_summary([r for r in results if r.section == s.number]))
+        labels.append(f"{s.number}、{s.title.split('，')[0]}")
+    shown = status_columns(summaries)
+    rows = [[short, str(len(plan.tasks_in(s.number))), str(sum(c.values()))] + [str(c[k]) for k in shown] + [_rate(c)]
+            for short, s, c in zip(labels, plan.sections, summaries, strict=True)]
     t1 = ctx.numbering.next_table()
     f1 = ctx.numbering.next_figure()
     text = (f"{plan.year}年，对照《{plan.title}》确定的{len(plan.sections)}个方面{len(plan.tasks)}项重点任务，"
-            f"截至{date_cn(ctx.as_of)}，{ctx.region}{summary_sentence(counts, '量化指标')}"
+            f"截至{date_cn(ctx.counted)}，{ctx.region}{summary_sentence(counts, '量化指标')}"
             f"总体达标率{_rate(counts)}。各部分完成情况见表{t1}和图{f1}。")
-    head = ["部分", "任务", "指标", "达标", "进展正常", "滞后", "未达标", "达标率"]
+    head = ["部分", "任务", "指标", *(k.value for k in shown), "达标率"]
     blocks = [heading(2, "一、总体情况", ctx.numbering, "part-1"), paragraph(text),
               table(head, rows, number=t1, caption="各部分指标完成情况", cls="overview"),
               figure(status_chart(labels, summaries), f1, "各部分指标状态分布")]
@@ -106,12 +104,13 @@ def _next_steps(ctx: ReportContext) -> Block:
 def _appendix(ctx: ReportContext) -> Block:
     label = ctx.plan.township_label
     blocks = [heading(2, f"附件：各{label}指标完成情况", ctx.numbering, "appendix")]
-    rows, rates = [], ctx.done_rates()
-    for t, res in ctx.by_township.items():
-        c = status_summary(list(res.values()))
-        rows.append([t, str(sum(c.values()))] + [str(c[k]) for k in COUNTS] + [f"{rates[t] * 100:.1f}%"])
+    rates = ctx.done_rates()
+    counts = {t: status_summary(list(res.values())) for t, res in ctx.by_township.items()}
+    shown = status_columns(list(counts.values()))
+    rows = [[t, str(sum(c.values()))] + [str(c[k]) for k in shown] + [f"{rates[t] * 100:.1f}%"]
+            for t, c in counts.items()]
     n = ctx.numbering.next_table()
-    blocks.append(table([label, "适用指标", "达标", "进展正常", "滞后", "未达标", "达标率"], rows, number=n,
+    blocks.append(table([label, "适用指标", *(k.value for k in shown), "达标率"], rows, number=n,
                         caption=f"各{label}指标状态汇总"))
     towns = list(ctx.by_township)
     if len(towns) <= MATRIX_MAX_TOWNSHIPS:

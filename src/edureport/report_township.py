@@ -4,11 +4,10 @@ activities, and what lags."""
 from __future__ import annotations
 
 from .htmlkit import Block, esc, heading, join, paragraph, table
-from .metrics import compute, status_summary
+from .metrics import status_columns, status_summary
 from .narrative import date_cn, indicator_sentence, summary_sentence
 from .report_blocks import figures_for, indicator_table, lagging
 from .report_common import ReportContext, activities_block, closing_note, cover, projects_block
-from .status import Status
 
 
 def township_cover(ctx: ReportContext) -> Block:
@@ -22,7 +21,7 @@ def township_overview(ctx: ReportContext) -> Block:
     rates = ctx.done_rates()
     rank = 1 + sum(rate > rates[ctx.township] for rate in rates.values())
     n = ctx.numbering.next_table()
-    text = (f"截至{date_cn(ctx.as_of)}，{ctx.township}适用的{summary_sentence(counts, '量化指标')}"
+    text = (f"截至{date_cn(ctx.counted)}，{ctx.township}适用的{summary_sentence(counts, '量化指标')}"
             f"达标率{rates[ctx.township] * 100:.1f}%（{ctx.region}各{ctx.plan.township_label}平均"
             f"{sum(rates.values()) / len(rates) * 100:.1f}%），在{len(rates)}个{ctx.plan.township_label}中"
             f"排第{rank}位。各状态指标数见表{n}。")
@@ -43,7 +42,7 @@ def township_indicators(ctx: ReportContext) -> Block:
     refs = f"各项指标的目标、本{ctx.plan.township_label}与{ctx.region}数值及排名见表{n}"
     if last >= first_fig:
         refs += f"；比例类指标的各{ctx.plan.township_label}对比（滞后指标另附逐月变化）见图{first_fig}至图{last}"
-    note = "排名按实际值计算（“低于”“≤”类指标数值越小越靠前）；分解目标按本级适用单位数占全旗的比例计算。"
+    note = "排名按实际值计算（“低于”“≤”“＜”类指标数值越小越靠前）；分解目标按本级适用单位数占全旗的比例计算。"
     return join([heading(2, "二、主要指标完成情况"), paragraph(refs + "。"), paragraph(note, "note"), tab, figs])
 
 
@@ -52,15 +51,15 @@ def township_schools(ctx: ReportContext) -> Block:
     schools = ctx.data.schools[ctx.data.schools["township"] == ctx.township]
     if schools.empty:
         return join([heading(2, "三、学校（园）情况"), paragraph("名录中本地区没有学校（园）。", "note")])
-    rows = []
-    for s in schools.sort_values("school_id").itertuples():
-        counts = status_summary(compute(ctx.data, ctx.as_of, "school", s.school_id))
-        rows.append([s.name, s.stage, s.ownership, str(sum(counts.values()))]
-                    + [str(counts[k]) for k in (Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED)])
+    listed = list(schools.sort_values("school_id").itertuples())
+    counts = [status_summary(ctx.results("school", s.school_id)) for s in listed]
+    shown = status_columns(counts)
+    rows = [[s.name, s.stage, s.ownership, str(sum(c.values()))] + [str(c[k]) for k in shown]
+            for s, c in zip(listed, counts, strict=True)]
     n = ctx.numbering.next_table()
     text = f"{ctx.township}共有学校（园）{len(rows)}所，各校学校层级指标的完成情况见表{n}。"
     return join([heading(2, "三、学校（园）情况"), paragraph(text),
-                 table(["学校（园）", "学段", "性质", "适用指标", "达标", "进展正常", "滞后", "未达标"], rows,
+                 table(["学校（园）", "学段", "性质", "适用指标", *(k.value for k in shown)], rows,
                        number=n, caption=f"{ctx.township}各学校（园）指标情况", cls="schools")])
 
 

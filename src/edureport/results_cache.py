@@ -36,8 +36,8 @@ def results_file(data: DataSet, as_of: dt.date) -> Path | None:
     return cache_dir() / data.fingerprint / f"results-{as_of.isoformat()}-{cachefile.code_fingerprint()[:16]}.parquet"
 
 
-def shared_table(data: DataSet, as_of: dt.date,
-                 whole: Callable[[], DataSet] | None = None) -> pd.DataFrame:
+def shared_table(data: DataSet, as_of: dt.date, whole: Callable[[], DataSet] | None = None,
+                 allow_outside_year: bool = False) -> pd.DataFrame:
     """One row per place and indicator (banner first, then townships in registry order).
 
     ``data`` may be a report's subset (same fingerprint as the whole); ``whole`` then loads every row,
@@ -58,9 +58,9 @@ def shared_table(data: DataSet, as_of: dt.date,
         if whole is None:
             raise ValueError("shared_table: a subset needs ``whole`` to compute the shared results")
         data = whole()
-    out = [*compute(data, as_of)]
+    out = [*compute(data, as_of, allow_outside_year=allow_outside_year)]
     for town in data.townships["township"].astype(str):
-        out += compute(data, as_of, "township", town)
+        out += compute(data, as_of, "township", town, allow_outside_year=allow_outside_year)
     frame = _frame(out)
     if path is not None:
         with contextlib.suppress(OSError):  # an unwritable cache costs time, not the result
@@ -68,10 +68,10 @@ def shared_table(data: DataSet, as_of: dt.date,
     return frame
 
 
-def all_results(data: DataSet, as_of: dt.date,
-                whole: Callable[[], DataSet] | None = None) -> dict[str, list[IndicatorResult]]:
+def all_results(data: DataSet, as_of: dt.date, whole: Callable[[], DataSet] | None = None,
+                allow_outside_year: bool = False) -> dict[str, list[IndicatorResult]]:
     """{"": banner results, township: its results} for every township, in registry order."""
-    stored = results_of(shared_table(data, as_of, whole))
+    stored = results_of(shared_table(data, as_of, whole, allow_outside_year))
     towns = list(data.townships["township"].astype(str))
     return {BANNER: stored.get(BANNER, []), **{t: stored.get(t, []) for t in towns}}
 
@@ -97,6 +97,7 @@ def results_of(frame: pd.DataFrame) -> dict[str, list[IndicatorResult]]:
     dues = {d: dt.date.fromisoformat(d) for d in set(columns["due"])}
     columns["due"] = [dues[d] for d in columns["due"]]
     columns["task"] = [int(t) for t in columns["task"]]
+    columns["overdue"] = [bool(v) for v in columns["overdue"]]
     out: dict[str, list[IndicatorResult]] = {}
     for values in zip(*(columns[n] for n in FIELDS), strict=True):
         result = IndicatorResult(*values)

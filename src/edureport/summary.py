@@ -53,7 +53,6 @@ def results_table(results: list[IndicatorResult]) -> str:
     head = "，".join(f"{s.value} {n}" for s, n in counts.items())
     lines = [f"{results[0].entity_name if results else ''}：{head}" if results else "没有适用的指标"]
     for r in results:
-        pct = "—" if r.progress is None else f"{r.progress * 100:.0f}%"
-        lines.append(f"{r.indicator_id:<7} {r.status.value:<4} 进度{pct:>5}  目标 {r.target_text}  实际 {r.actual_text}"
+        lines.append(f"{r.indicator_id:<7} {r.status.value:<4} 进度 {r.progress_text}  目标 {r.target_text}  实际 {r.actual_text}"
                      f"  {r.name}" + (f"（{r.detail}）" if r.detail else ""))
     return "\n".join(lines)

@@ -145,8 +145,9 @@ def _observation_rows(ck: Checker, raw: RawTable, reg: dict[str, pd.DataFrame], 
     if baseline:
         years = parse_ints(ck, raw, "year")
         ck.required(raw, "year")
-        want = lookup(ind, {i.id: i.baseline_year for i in plan.indicators if i.kind == "trend"})
-        ck.flag(raw, kind.notna() & kind.ne("trend"), "indicator_id", "只有同比趋势类指标需要基期数据")
+        want = lookup(ind, {i.id: i.baseline_year for i in plan.indicators if i.baseline_year is not None})
+        ck.flag(raw, kind.notna() & want.isna(), "indicator_id",
+                "该指标在工作要点中没有基期年份（baseline_year），不需要基期数据")
         ck.flag(raw, want.notna() & years.notna() & (years.astype(float) != want.astype(float)), "year",
                 lambda i: [f"基期年份与工作要点不一致（应为{int(w)}）" for w in want.iloc[i]])
         period = years.astype(str)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
-from ..status import Outcome, elapsed_fraction
+from ..figures import fmt_num, percent
+from ..status import Outcome, Status, elapsed_fraction
 
 if TYPE_CHECKING:
     from ..plan import Indicator, Plan
+    from .wording import Result
 
 TOLERANCE = 1e-9
 # The largest target any kind accepts. The 2023 plan's largest is 3,000 (教师集中培训人次); a county's yearly
@@ -67,6 +68,7 @@ class IndicatorKind:
     comparisons: ClassVar[tuple[str, ...]] = (">=", ">", "<=", "<", "==")
     aggregates: ClassVar[tuple[str, ...]] = ("sum",)
     needs_target: ClassVar[bool] = True
+    uses_baseline: ClassVar[bool] = False  # may name a baseline year (baselines.csv holds its figures)
 
     def check(self, fields: dict[str, Any]) -> list[tuple[str, str]]:
         """Problems with an indicator's plan fields, as (field, Chinese message) pairs."""
@@ -83,6 +85,8 @@ class IndicatorKind:
             out.append(("target", problem))
         if fields.get("entities") and fields.get("level") == "banner":
             out.append(("entities", "全旗层级的指标不能限定单位（entities）"))
+        if fields.get("baseline_year") is not None and not self.uses_baseline:
+            out.append(("baseline_year", f"{self.label}类指标不使用基期年份（baseline_year）"))
         if fields.get("stages") and fields.get("level") != "school":
             out.append(("stages", "只有学校层级的指标可以限定学段（stages）"))
         return out + self.extra_checks(fields)
@@ -108,6 +112,21 @@ class IndicatorKind:
 
     def compute(self, scope: Scope) -> Outcome | None:
         """The outcome in this scope, or None where the indicator does not apply there."""
+        raise NotImplementedError
+
+    def actual_text(self, r: Result) -> str:
+        """The figure in the 实际 column: never rounded across the target (see figures.py)."""
+        from ..figures import fmt_vs
+
+        return fmt_vs(r.actual, r.target, unit=r.unit)
+
+    def progress_text(self, r: Result) -> str:
+        """The 完成进度 column's words: a whole percent, 100% or more only when met."""
+        pct = percent(r.progress, r.status is Status.DONE)
+        return "—" if pct is None else f"{pct}%"
+
+    def sentence(self, r: Result, place: str) -> str:
+        """One sentence stating the figure, the target and the status (from the kind's phrase table)."""
         raise NotImplementedError
 
 
@@ -136,18 +155,6 @@ def compare(actual: float | None, op: str, target: float | None) -> bool:
 
 def lower_is_better(op: str) -> bool:
     return op in ("<=", "<", "<baseline")
-
-
-def fmt_num(x: float | None, unit: str = "") -> str:
-    """A figure as it is written in Chinese reports: 41.2%, 6个, 1,234人次."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    if unit == "%":
-        if abs(x - round(x)) < 1e-9:
-            return f"{x:.0f}%"
-        return "99.9%" if 99.95 <= x < 100 else f"{x:.1f}%"  # never show an unmet 100% target as met
-    text = f"{x:,.0f}" if abs(x - round(x)) < 1e-9 else f"{x:,.1f}"
-    return f"{text}{unit}"
 
 
 def ratio_of(frame: pd.DataFrame) -> tuple[float | None, float, float]:

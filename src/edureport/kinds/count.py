@@ -7,9 +7,30 @@ from typing import Any
 
 import pandas as pd
 
-from ..status import Outcome
+from ..status import Outcome, Status, month_end, straight_line
 from . import register
 from .base import IndicatorKind, Scope, compare, latest_per_entity, lower_is_better
+from .wording import Result, compared, margin_text
+
+D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
+_UP = {D: "{place}{name}{actual}，{relation}，已达标。",
+       ON: "{place}{name}{actual}，{relation}，按时间进度应达到{expected}，进展正常。",
+       L: "{place}{name}{actual}，{relation}，按时间进度应达到{expected}，进度滞后。",
+       M: "{place}{name}{actual}，{relation}，未完成年度目标。"}
+_DOWN = {D: "{place}{name}{actual}，{relation}，已达标。",
+         ON: "{place}{name}{actual}，{relation}，完成时限为{due}，进展正常。",  # a running total under its ceiling
+         (ON, "above"): "{place}{name}{actual}，{relation}，按时间进度应不高于{expected}，进展正常。",  # a stock
+         (L, "above"): "{place}{name}{actual}，{relation}，按时间进度应不高于{expected}，进度滞后。",
+         M: "{place}{name}{actual}，{relation}，未完成年度目标。"}
+_OVER_EXACT = {L: "{place}{name}{actual}，{relation}，进度滞后。", M: "{place}{name}{actual}，{relation}，未完成年度目标。"}
+
+# The sentence per (comparison, status[, side]): see kinds/wording.py for {relation}.
+SENTENCES: dict[tuple, str] = {
+    **{(op, s): t for op in (">=", ">", "==") for s, t in _UP.items()},
+    **{("==", s, "above"): t for s, t in _OVER_EXACT.items()},
+    **{(op, *(k if isinstance(k, tuple) else (k,))): t for op in ("<=", "<") for k, t in _DOWN.items()},
+    **{(">", M, "equal"): "{place}{name}{actual}，{relation}，未完成年度目标。"},  # no "差0"
+}
 
 
 class CountKind(IndicatorKind):
@@ -23,41 +44,61 @@ class CountKind(IndicatorKind):
             return [("aggregate", "全旗层级的指标只有一个单位，不能取最小/最大值")]
         return []
 
-    def per_entity(self, scope: Scope) -> pd.Series:
+    def per_entity(self, obs: pd.DataFrame, scope: Scope) -> pd.Series:
         """Each applicable entity's figure; entities that reported nothing count as 0."""
-        obs = scope.obs
-        if scope.indicator.period_from is not None:
-            obs = obs[obs["period"] >= scope.indicator.period_from.strftime("%Y-%m")]
         if scope.indicator.over_time == "latest":
             values = latest_per_entity(obs).set_index("entity")["value"]
         else:
             values = obs.groupby("entity", sort=False, observed=True)["value"].sum()
         return values.reindex(scope.applicable, fill_value=0.0).astype(float)
 
+    def total(self, obs: pd.DataFrame, scope: Scope) -> float:
+        values = self.per_entity(obs, scope)
+        return float(getattr(values, scope.indicator.aggregate)()) if len(values) else 0.0
+
     def compute(self, scope: Scope) -> Outcome | None:
         ind = scope.indicator
         if not scope.applicable:
             return None
-        values = self.per_entity(scope)
-        actual = float(getattr(values, ind.aggregate)()) if len(values) else 0.0
+        obs = scope.obs
+        if ind.period_from is not None:
+            obs = obs[obs["period"] >= ind.period_from.strftime("%Y-%m")]
+        actual = self.total(obs, scope)
         per_entity_target = ind.aggregate in ("min", "max")
         target = float(ind.target) * (1.0 if per_entity_target else scope.share)  # type: ignore[arg-type]
-        low = lower_is_better(ind.comparison)
+        met = compare(actual, ind.comparison, target)
         detail = "" if not scope.obs.empty else "暂无上报数据（按0计）"
         cumulative = ind.over_time == "cumulative"
-        if low and cumulative:
-            # An incident cannot be undone: over the ceiling is final; under it is only final at the due date.
-            ok = compare(actual, ind.comparison, target)
-            return Outcome(actual=actual, target=target, met=ok and scope.as_of >= ind.due,
-                           irrecoverable=not ok, on_track=ok, progress=1.0 if ok else 0.0, detail=detail)
-        expected = target * scope.elapsed
-        if target == int(target):
-            expected = math.floor(expected + 1e-9)
-        met = compare(actual, ind.comparison, target)
-        on_track = actual <= expected + 1e-9 if low else actual >= expected - 1e-9
-        progress = (min(1.0, actual / target) if target > 0 else float(met)) if not low else float(met)
-        return Outcome(actual=actual, target=target, met=met, on_track=on_track, expected=expected,
-                       progress=progress, detail=detail)
+        if lower_is_better(ind.comparison):
+            if cumulative:
+                # An incident cannot be undone: over the ceiling is final; under it is only final at the due date.
+                return Outcome(actual=actual, target=target, met=met and scope.as_of >= ind.due,
+                               irrecoverable=not met, on_track=met, progress=None, detail=detail)
+            # A stock to bring down: a straight line from its first counted level to the ceiling.
+            first = obs["period"].min() if not obs.empty else None
+            start = self.total(obs[obs["period"] == first], scope) if first else actual
+            origin = month_end(first) if first else scope.as_of
+            expected = straight_line(start, target, origin, ind.due, scope.as_of)
+            return Outcome(actual=actual, target=target, met=met, on_track=actual <= expected + 1e-9,
+                           expected=expected, progress=None, detail=detail)
+        if ind.comparison == "==" and actual > target + 1e-9:
+            # Above an exact target: a running total cannot come down again, a stock can.
+            return Outcome(actual=actual, target=target, met=False, irrecoverable=cumulative, on_track=False,
+                           progress=None, detail=detail)
+        # Things counted are whole: the progress line is ⌊target × time progress⌋, for split targets too
+        # (24 inspections shared by 13 schools is 1.8 per school: at half the year ⌊0.9⌋ = 0 are due).
+        expected = float(math.floor(target * scope.elapsed + 1e-9))
+        progress = actual / target if target > 0 else float(met)
+        return Outcome(actual=actual, target=target, met=met, on_track=actual >= expected - 1e-9,
+                       expected=expected, progress=progress, detail=detail)
+
+    def progress_text(self, r: Result) -> str:
+        if r.progress is None:
+            return margin_text(r)
+        return super().progress_text(r)
+
+    def sentence(self, r: Result, place: str) -> str:
+        return compared(r, place, SENTENCES)
 
 
 register(CountKind())

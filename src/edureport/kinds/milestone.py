@@ -5,9 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from ..plan import Indicator
-from ..status import Outcome
+from ..status import Outcome, Status
 from . import register
 from .base import IndicatorKind, Scope
+from .wording import Result, fields, no_data
+
+D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
+# The sentence per (status, overdue): overdue is "the due date has passed" on the day the figures count to.
+SENTENCES = {
+    (D, False): "{name}：{detail}。", (D, True): "{name}：{detail}。",
+    (ON, False): "{name}：{detail}，完成时限为{due}，进展正常。",
+    (L, True): "{name}：{detail}，已超过{due}的完成时限，进度滞后。",
+    (M, True): "{name}：{detail}，已超过{due}的完成时限，未完成年度目标。",
+    (M, False): "{name}：{detail}，完成时限为{due}，年度结束时仍未完成，未完成年度目标。",
+}
 
 
 class MilestoneKind(IndicatorKind):
@@ -33,15 +44,32 @@ class MilestoneKind(IndicatorKind):
         done = done_rows.groupby("entity", observed=True)["period"].min()
         done = done[done.index.isin(scope.applicable)]
         total = len(scope.applicable)
-        met = len(done) >= total if scope.indicator.aggregate == "all" else len(done) > 0
+        every = scope.indicator.aggregate == "all"
+        met = len(done) >= total if every else len(done) > 0
         if met:
-            last = done.max() if scope.indicator.aggregate == "all" else done.min()
+            last = done.max() if every else done.min()
             late = "（逾期）" if last > scope.indicator.due.strftime("%Y-%m") else ""
             detail = f"{int(last[:4])}年{int(last[5:])}月完成{late}"
-        else:
+            if not every and total > 1:
+                detail += f"（{total}个单位中{len(done)}个已完成，任一完成即达标）"
+        elif every:
             detail = f"{len(done)}/{total}个单位已完成" if total > 1 else "尚未完成"
-        return Outcome(actual=float(len(done)), target=float(total), met=met, on_track=True,
-                       progress=len(done) / total, detail=detail)
+        else:
+            detail = f"{total}个单位均未完成" if total > 1 else "尚未完成"
+        # "any": one unit done is the whole target, so the share is all or nothing
+        progress = len(done) / total if every else float(met)
+        return Outcome(actual=float(len(done)), target=float(total if every else 1), met=met, on_track=True,
+                       progress=progress, detail=detail)
+
+    def actual_text(self, r: Result) -> str:
+        if r.aggregate == "any" or r.target == 1:
+            return "已完成" if r.status is Status.DONE else "未完成"
+        return f"{r.actual or 0:g}/{r.target:g}个单位完成"
+
+    def sentence(self, r: Result, place: str) -> str:
+        if r.status is Status.NO_DATA:
+            return no_data(r, place)
+        return SENTENCES[(r.status, r.overdue)].format(**fields(r, place))
 
 
 register(MilestoneKind())

@@ -11,11 +11,19 @@ from typing import Any
 import pandas as pd
 
 from ..plan import PROJECT_STAGES, Indicator
-from ..status import Outcome
+from ..status import Outcome, Status, counted_through
 from . import register
 from .base import IndicatorKind, Scope, compare
+from .wording import Result, fields, no_data
 
 RANK = {stage: i for i, stage in enumerate(PROJECT_STAGES)}
+D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
+# The sentence per status; {detail} says how many projects reached the stage, how many are overdue and
+# how far construction is.
+SENTENCES = {D: "{name}：{detail}，目标为{target_text}，已达标。",
+             ON: "{name}：{detail}，目标为{target_text}，进展正常。",
+             L: "{name}：{detail}，目标为{target_text}，进度滞后。",
+             M: "{name}：{detail}，目标为{target_text}，未完成年度目标。"}
 
 
 def latest_status(status: pd.DataFrame) -> pd.DataFrame:
@@ -32,7 +40,13 @@ def project_progress(row: pd.Series | None, target_stage: str) -> float:
         return 1.0
     if target_stage == "在建":
         return 0.0
+    # Below the stage it is at most 99% done, whatever the form says: "100%" would read as reached.
     return min(0.99, float(row["percent"]) / 100.0) if pd.notna(row["percent"]) else 0.0
+
+
+def is_late(planned, as_of) -> bool:
+    """A project is late once its planned date has passed: the day after it (the date itself is in time)."""
+    return planned is not None and pd.notna(planned) and planned.date() < as_of
 
 
 class ProjectKind(IndicatorKind):
@@ -77,17 +91,25 @@ class ProjectKind(IndicatorKind):
             planned = None
             if row is not None:
                 planned = row["planned_start"] if ind.target_stage == "在建" else row["planned_finish"]
-            deadline = planned.date() if planned is not None and pd.notna(planned) else ind.due
-            if deadline <= scope.as_of:
-                late += 1
+            if not (planned is not None and pd.notna(planned)):
+                planned = pd.Timestamp(ind.due)  # no planned date: the indicator's due date
+            late += is_late(planned, scope.as_of)
         share = len(scope.project_ids) / len(ind.projects)
         target = float(ind.target) * share  # type: ignore[arg-type]
         met = compare(float(reached), ">=", target)
         verb = {"在建": "开工", "竣工": "竣工", "投用": "投用"}[ind.target_stage]
         detail = f"{len(scope.project_ids)}个项目中{reached}个已{verb}" + (f"，{late}个逾期" if late else "")
+        if reached < len(scope.project_ids) and ind.target_stage != "在建":
+            detail += f"，平均建设进度{sum(progress) / len(progress) * 100:.0f}%"
+        # The headline answers the target's question: how many projects reached the stage, of the target.
         return Outcome(actual=float(reached), target=target, met=met, on_track=late == 0,
-                       progress=sum(progress) / len(progress), has_data=not scope.project_status.empty,
-                       detail=detail)
+                       progress=reached / target if target > 0 else float(met),
+                       has_data=not scope.project_status.empty, detail=detail)
+
+    def sentence(self, r: Result, place: str) -> str:
+        if r.status is Status.NO_DATA:
+            return no_data(r, place)
+        return SENTENCES[r.status].format(**fields(r, place))
 
 
 register(ProjectKind())
@@ -110,8 +132,7 @@ def project_table(data, as_of, project_ids: list[str], township: str = "") -> pd
         row = latest.loc[pid] if pid in latest.index else None
         stage = row["stage"] if row is not None else "未开工"
         planned = None if row is None else (row["planned_start"] if p.goal_stage == "在建" else row["planned_finish"])
-        late = RANK[stage] < RANK[p.goal_stage] and planned is not None and pd.notna(planned) \
-            and planned.date() <= as_of
+        late = RANK[stage] < RANK[p.goal_stage] and is_late(planned, counted_through(as_of))
         fields = ("percent", "planned_start", "actual_start", "planned_finish", "actual_finish", "budget")
         rows.append({"project_id": pid, "name": p.name, "place": p.school or town or plan.region, "goal": p.goal,
                      "stage": stage, **{k: None if row is None else row[k] for k in fields}, "overdue": bool(late)})

@@ -4,9 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..status import Outcome
+from ..status import Outcome, Status, month_end, straight_line
 from . import register
 from .base import IndicatorKind, Scope, compare, latest_per_entity, lower_is_better, ratio_of
+from .wording import Result, compared, margin_text
+
+D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
+_UP = {D: "{place}{name}{actual}（{detail}），{relation}，已达标。",
+       ON: "{place}{name}{actual}（{detail}），{relation}，按时间进度应达到{expected}，进展正常。",
+       L: "{place}{name}{actual}（{detail}），{relation}，按时间进度应达到{expected}，进度滞后。",
+       M: "{place}{name}{actual}（{detail}），{relation}，差{gap}，未完成年度目标。"}
+_DOWN = {D: "{place}{name}{actual}（{detail}），{relation}，已达标。",
+         ON: "{place}{name}{actual}（{detail}），{relation}，按时间进度应不高于{expected}，进展正常。",
+         L: "{place}{name}{actual}（{detail}），{relation}，按时间进度应不高于{expected}，进度滞后。",
+         M: "{place}{name}{actual}（{detail}），{relation}，超出{gap}，未完成年度目标。"}
+
+# The sentence per (comparison, status[, side]): see kinds/wording.py for {relation}. An exact target
+# ("==") above the figure reads like "≥", below it like "≤".
+SENTENCES: dict[tuple, str] = {
+    **{(op, s): t for op in (">=", ">", "==") for s, t in _UP.items()},
+    **{(op, s): t for op in ("<=", "<") for s, t in _DOWN.items()},
+    **{("==", s, "above"): t for s, t in _DOWN.items()},
+    **{(op, M, "equal"): "{place}{name}{actual}（{detail}），{relation}，未完成年度目标。"  # no "差0"
+       for op in (">", "<")},
+}
 
 
 class RatioKind(IndicatorKind):
@@ -14,6 +35,7 @@ class RatioKind(IndicatorKind):
     label = "比例"
     defaults = {"unit": "%", "comparison": ">=", "aggregate": "sum_ratio", "over_time": "latest"}
     aggregates = ("sum_ratio",)
+    uses_baseline = True  # optional: the progress line then starts at the baseline year's level
 
     def extra_checks(self, fields: dict[str, Any]) -> list[tuple[str, str]]:
         out = []
@@ -41,20 +63,32 @@ class RatioKind(IndicatorKind):
         actual, num, den = ratio_of(latest_per_entity(scope.obs))
         if actual is None:
             return Outcome(actual=None, target=ind.target, has_data=False, detail="分母合计为0")
-        first = scope.obs[scope.obs["period"] == scope.obs["period"].min()]
-        start, _, _ = ratio_of(latest_per_entity(first))
-        start = actual if start is None else start
         target = float(ind.target)  # type: ignore[arg-type]
-        expected = start + (target - start) * scope.elapsed
+        # The progress line: from the baseline year's level at the start of the period where the data have
+        # one (baselines.csv, the indicator's baseline_year), else from the first counted month's level at
+        # that month's end — so the first month is never behind its own starting point.
+        start = ratio_of(scope.baselines)[0] if not scope.baselines.empty else None
+        origin = scope.start
+        if start is None:
+            first = scope.obs["period"].min()
+            start = ratio_of(latest_per_entity(scope.obs[scope.obs["period"] == first]))[0]
+            start = actual if start is None else start
+            origin = month_end(first)
+        expected = straight_line(start, target, origin, ind.due, scope.as_of)
         met = compare(actual, ind.comparison, target)
-        low = lower_is_better(ind.comparison)
+        low = lower_is_better(ind.comparison) or (ind.comparison == "==" and actual > target)
         on_track = actual <= expected + 1e-9 if low else actual >= expected - 1e-9
-        if low:
-            progress = 1.0 if met else (target / actual if actual > 0 else 0.0)
-        else:
-            progress = min(1.0, actual / target) if target > 0 else (1.0 if met else 0.0)
+        progress = None if low else (actual / target if target > 0 else float(met))
         return Outcome(actual=actual, target=target, met=met, on_track=on_track, expected=expected,
                        progress=progress, detail=f"{num:,.0f}/{den:,.0f}")
+
+    def progress_text(self, r: Result) -> str:
+        if r.progress is None:
+            return margin_text(r)
+        return super().progress_text(r)
+
+    def sentence(self, r: Result, place: str) -> str:
+        return compared(r, place, SENTENCES)
 
 
 register(RatioKind())

@@ -1,0 +1,90 @@
+"""How figures are written: one rule for every number a reader compares with a target.
+
+A figure printed next to its target must never round across it: 94.96% against "≥95%" printed as
+"95.0%" reads as met, and 1,997 of 2,000 people printed as "100%" reads as done. The rule (written out
+for readers in docs/indicator-rules.md, "数字的写法"):
+
+- a figure is rounded as usual (whole numbers without decimals, others to one decimal) unless that would
+  put it on the target or on the other side of it; then it gets one more decimal, and another, until it
+  does not (94.96 against ≥95 → 94.96%, not 95.0%; 40.02 against >40 → 40.02%);
+- a figure equal to its target (within 1e-9) is printed as usual;
+- a progress line ("按时间进度应达到…") is printed the same way against the target and the printed figure;
+- a completion percentage shows 100% or more only when the target is met: an unmet one is cut to a
+  whole percent and to at most 99%; a met one shows the real ratio (2 meetings against 1: 200%);
+- a difference (差2.3个百分点, 下降0.04个百分点) is never printed as 0 when it is not 0.
+
+HTML, PDF, charts and the command line's ``status`` all format through these functions.
+"""
+
+from __future__ import annotations
+
+import math
+
+TOLERANCE = 1e-9
+MAX_DECIMALS = 6
+
+
+def _plain(x: float, decimals: int, unit: str) -> str:
+    text = f"{x:,.{decimals}f}"
+    return f"{text}{unit}"
+
+
+def _usual_decimals(x: float, unit: str) -> int:
+    if abs(x - round(x)) < TOLERANCE:
+        return 0
+    return 1
+
+
+def fmt_num(x: float | None, unit: str = "") -> str:
+    """A figure as written in Chinese reports: 41.2%, 6个, 1,234人次 (not next to a target)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    return _plain(x, _usual_decimals(x, unit), unit)
+
+
+def shown_vs(x: float, *refs: float | None, unit: str = "") -> tuple[float, int]:
+    """The value ``x`` is printed as next to ``refs`` (its target; for a progress line also the printed
+    figure), and its number of decimals: the usual rounding, with more decimals until the printed value
+    lies on the same side of every reference as ``x`` itself (equal only when ``x`` is equal)."""
+    marks = [r for r in refs if r is not None and not math.isnan(r)]
+    if unit == "%":  # 99.99% is not "100.0%" (everyone), 0.004% is not "0.0%" (no one)
+        marks += [0.0, 100.0]
+    for d in range(_usual_decimals(x, unit), MAX_DECIMALS + 1):
+        shown = round(x, d)
+        if all(_side(shown, r) == _side(x, r) for r in marks):
+            return shown, d
+    return x, MAX_DECIMALS
+
+
+def _side(x: float, ref: float) -> int:
+    return 0 if abs(x - ref) <= TOLERANCE else (1 if x > ref else -1)
+
+
+def fmt_vs(x: float | None, *refs: float | None, unit: str = "") -> str:
+    """``x`` as printed next to its target (and other ``refs``): never rounded onto or across them."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    return _plain(*shown_vs(x, *refs, unit=unit), unit)
+
+
+def fmt_gap(x: float, unit: str = "") -> str:
+    """The size of a difference (差2.3个百分点, 下降0.04个百分点): rounded as usual, with more decimals
+    only where it would otherwise print as 0 — never 0 when it is not, never larger than it is."""
+    size = abs(x)
+    if unit == "%":
+        unit = "个百分点"
+    if size <= TOLERANCE:
+        return f"0{unit}"
+    for d in range(_usual_decimals(size, unit), MAX_DECIMALS + 1):
+        if round(size, d) > 0:
+            return _plain(round(size, d), d, unit)
+    return _plain(size, MAX_DECIMALS, unit)
+
+
+def percent(progress: float | None, met: bool) -> int | None:
+    """A completion share as a whole percent: ≥ 100 only when the target is met (then the real ratio,
+    e.g. 200), otherwise cut down and at most 99."""
+    if progress is None or math.isnan(progress):
+        return None
+    whole = math.floor(progress * 100 + 1e-7)
+    return whole if met else min(99, whole)
