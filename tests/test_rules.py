@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from edureport.asof import AsOfError
 from edureport.cli import cli
 from edureport.metrics import compute
-from edureport.narrative import data_line, indicator_sentence
+from edureport.narrative import indicator_sentence
 from edureport.plan import Plan, load_plan
 from edureport.status import Status
 from edureport.store import load_data
@@ -196,6 +196,8 @@ def test_a_ratio_with_a_baseline_year_starts_from_it(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("mid", "month_end"), [(D(2024, 3, 15), D(2024, 2, 29)), (D(2024, 9, 29), D(2024, 8, 31))])
 def test_a_mid_month_date_says_what_the_last_month_end_says(mini_data: Path, mini_plan: Plan, mid, month_end) -> None:
+    from edureport.narrative import data_line
+
     data = load_data(mini_data, mini_plan)
     for level, entity in (("banner", ""), ("township", "东镇"), ("school", "S1")):
         assert compute(data, mid, level, entity) == compute(data, month_end, level, entity)
@@ -223,3 +225,76 @@ def test_an_as_of_date_outside_the_plan_year_is_refused_unless_allowed(mini_data
     assert "党员教师占比" in allowed.output
 
 
+
+
+# ---- found by a hostile review of this first version ------------------------------------------------
+
+def test_a_trend_compares_the_same_units_in_both_years(tmp_path: Path) -> None:
+    # 2023: S1 20/100, S2 50/100. 2024: only S1 reported, 25/100 — it went up, whatever S2 did last year.
+    ind = {"id": "T9", "task": 3, "name": "肥胖率", "kind": "trend", "comparison": "<baseline", "baseline_year": 2023,
+           "numerator": "肥胖", "denominator": "体检", "level": "school", "stages": ["小学", "初中"]}
+    p, d = variant(tmp_path, [ind], obs="2024-06,S1,,T9,,25,100", baselines="2023,S1,,T9,,20,100\n2023,S2,,T9,,50,100")
+    r, text = one(p, d, "T9", D(2024, 12, 31))
+    assert r.baseline == pytest.approx(20) and r.status is MISS
+    assert "上升5个百分点" in text and "下降" not in text and "另有1个单位未计入" in r.detail
+
+
+def test_a_stock_nobody_reported_is_no_data_not_zero(tmp_path: Path) -> None:
+    p, d = variant(tmp_path, [{"id": "K1", "task": 1, "name": "危房数", "kind": "count", "unit": "处", "comparison": "<=",
+                               "target": 5, "over_time": "latest", "level": "banner"}], obs="2024-12,,,K1,9,,")
+    r, text = one(p, d, "K1", D(2024, 1, 31))
+    assert r.status is Status.NO_DATA and "0处" not in text and "已达标" not in text
+
+
+def test_the_line_of_a_greater_than_target_ends_above_it(tmp_path: Path) -> None:
+    # "＞5" by 30 Jun: 5 is not enough on the due date itself; the line ends at 6.
+    p, d = variant(tmp_path, [{"id": "G5", "task": 1, "name": "家长会", "kind": "count", "unit": "次", "comparison": ">",
+                               "target": 5, "due": "2024-06-30", "level": "banner"}], obs="2024-03,,,G5,5,,")
+    r, text = one(p, d, "G5", D(2024, 6, 30))
+    assert r.expected == 6 and r.status is LAG and "未超过" in text and "进展正常" not in text
+
+
+def test_ceilings_are_not_shared_among_townships(tmp_path: Path) -> None:
+    p, d = variant(tmp_path, [{"id": "W2", "task": 2, "name": "欠薪事件", "kind": "count", "unit": "起", "comparison": "<=",
+                               "target": 2, "level": "township"}], obs="2024-03,,东镇,W2,2,,\n2024-04,,西镇,W2,1,,")
+    r, text = one(p, d, "W2", D(2024, 6, 30), "township", "东镇")
+    assert r.target == 2 and "本级分解" not in r.target_text and r.status is ON and "控制在2起以内" in text
+
+
+def test_after_the_year_the_cover_names_the_years_last_month(mini_plan: Plan) -> None:
+    from edureport.narrative import data_line
+
+    assert data_line(mini_plan, D(2025, 3, 15)).startswith("指标数据截至2024年12月（报告日期2025年3月15日")
+
+
+def test_indicators_without_data_are_named_among_the_problems(mini_data: Path) -> None:
+    from edureport.report_common import ReportContext
+    from edureport.report_review import _problems
+
+    ctx = ReportContext.load("review", plan_file=str(MINI / "plan.yaml"), data_dir=str(mini_data), as_of="2024-01-31")
+    html = _problems(ctx).html
+    assert "近视率" in html and "暂无数据" in html
+
+
+def test_the_project_table_agrees_with_the_headline(tmp_path: Path) -> None:
+    from edureport.kinds.project import project_table
+
+    # Q3 listed but never reported (no planned date: the indicator's due date, 31 Aug); Q1 at 在建 "100%".
+    p, d = variant(tmp_path, [{"id": "B6", "task": 3, "name": "校舍竣工", "kind": "project", "target": 1,
+                               "target_stage": "竣工", "projects": ["Q3"], "level": "banner", "due": "2024-08-31"}],
+                   plan_projects=[{"id": "Q3", "task": 3, "name": "西镇小学校舍", "school": "西镇小学", "goal": "竣工"}],
+                   projects="2024-07,Q1,在建,100,2023-09-01,2023-09-10,2024-06-30,,300")
+    r, _ = one(p, d, "B6", D(2024, 9, 30))
+    assert "1个逾期" in r.detail
+    plan = load_plan(p)
+    data = load_data(d, plan)
+    assert bool(project_table(data, D(2024, 9, 30), ["Q3"]).set_index("project_id").loc["Q3", "overdue"])
+    assert not bool(project_table(data, D(2024, 8, 31), ["Q3"]).set_index("project_id").loc["Q3", "overdue"])
+    assert project_table(data, D(2024, 8, 31), ["Q1"]).set_index("project_id").loc["Q1", "percent"] == 99
+
+
+def test_something_done_is_never_0_percent(tmp_path: Path) -> None:
+    p, d = variant(tmp_path, [{"id": "H3", "task": 1, "name": "培训人次", "kind": "count", "unit": "人次", "target": 300,
+                               "level": "banner"}], obs="2024-01,,,H3,1,,")
+    r, _ = one(p, d, "H3", D(2024, 1, 31))
+    assert r.progress_text == "<1%"

@@ -30,10 +30,11 @@ DUE = dt.date(2024, 3, 31)
 
 
 def result(kind: str, op: str, status: Status, actual, target, *, expected=None, progress=None, agg: str = "sum",
-           baseline=None, overdue: bool = False, detail: str = "", due: dt.date = DUE) -> IndicatorResult:
+           baseline=None, overdue: bool = False, detail: str = "", due: dt.date = DUE, level: str = "banner",
+           entity_name: str = "示例县") -> IndicatorResult:
     r = IndicatorResult(
         indicator_id="X1", section="一", task=1, name="样例指标", kind=kind, unit=UNIT[kind], comparison=op,
-        aggregate=agg, level="banner", entity="", entity_name="示例县", target=target,
+        aggregate=agg, level=level, entity="", entity_name=entity_name, target=target,
         target_text=get_kind(kind).target_text(_indicator(kind, op, target, agg, due)), actual=actual,
         actual_text="", progress=progress, progress_text="", status=status, expected=expected, baseline=baseline,
         detail=detail, due=due, overdue=overdue)
@@ -83,12 +84,19 @@ CASES = [
     ("count", "==", L, dict(actual=5, target=4), ["超过4场的目标"], ["达到", "低于", "应达到"]),
     ("count", "==", M, dict(actual=5, target=4), ["超过4场的目标"], ["达到", "低于"]),
     ("count", "==", M, dict(actual=3, target=4, progress=0.75), ["低于4场的目标"], ["达到", "超过"]),
+    # a stock (over_time: latest) nobody reported is unknown, not 0
+    *[("count", op, N, dict(actual=None, target=5, detail="暂无上报数据"), ["暂无可用数据（暂无上报数据）"], ["0场", "以内"])
+      for op in (">=", ">", "<=", "<", "==")],
     # ---- ratio: ≥ (figures never rounded across the target) ------------------------------------------------
     ("ratio", ">=", D, dict(actual=45.26, target=40, progress=45.26 / 40, detail="453/1,000"),
      ["45.3%（453/1,000）", "超过40%的年度目标"], ["低于"]),
     ("ratio", ">=", D, dict(actual=40, target=40, progress=1.0, detail="4/10"), ["40%", "达到40%的年度目标"], ["低于", "超过"]),
     ("ratio", ">=", ON, dict(actual=35, target=40, expected=33.24, progress=35 / 40, detail="35/100"),
      ["低于40%的年度目标", "按时间进度应达到33.2%"], ["达到40%的", "超过"]),
+    ("ratio", ">=", ON, dict(actual=34.517, target=40, expected=34.517, progress=0.86, detail="739/2,141"),
+     ["34.5%", "按时间进度应达到34.5%"], ["34.52"]),  # the first month: on its own line
+    ("ratio", ">=", L, dict(actual=35.17, target=40, expected=35.24, progress=0.88, detail="3,517/10,000"),
+     ["35.2%", "按时间进度应达到35.24%"], []),  # the line is not printed as the figure itself
     ("ratio", ">=", L, dict(actual=39.96, target=40, expected=39.98, progress=0.999, detail="3,996/10,000"),
      ["39.96%", "低于40%的年度目标", "应达到39.98%"], ["40.0%", "达到40%的", "超过"]),
     ("ratio", ">=", M, dict(actual=94.96, target=95, progress=94.96 / 95, detail="9,496/10,000"),
@@ -112,7 +120,7 @@ CASES = [
     # ---- ratio: = ----------------------------------------------------------------------------------------
     ("ratio", "==", D, dict(actual=100, target=100, progress=1.0, detail="10/10"), ["等于100%的目标"], ["低于", "超过"]),
     ("ratio", "==", ON, dict(actual=98, target=100, expected=97, progress=0.98, detail="98/100"), ["低于100%的目标"], ["等于", "超过"]),
-    ("ratio", "==", L, dict(actual=12, target=10, expected=11, detail="12/100"), ["超过10%的目标", "应不高于11%"], ["低于", "应达到"]),
+    ("ratio", "==", L, dict(actual=12, target=10, expected=11, detail="12/100"), ["超过10%的目标"], ["低于", "应达到", "应不高于"]),
     ("ratio", "==", M, dict(actual=96, target=100, progress=0.96, detail="96/100"), ["低于100%的目标", "差4个百分点"], ["超过"]),
     ("ratio", ">=", N, dict(actual=None, target=40, detail="暂无上报数据"), ["暂无上报数据"], ["%，"]),
     ("ratio", ">", N, dict(actual=None, target=40, detail="分母合计为0"), ["分母合计为0"], []),
@@ -140,6 +148,12 @@ CASES = [
      ["2个逾期"], []),
     ("project", ">=", M, dict(actual=1, target=3, progress=1 / 3, detail="3个项目中1个已投用，2个逾期"), ["2个逾期"], []),
     ("project", ">=", N, dict(actual=0, target=3, detail=""), [], ["目标为"]),
+    # ---- targets as the plan wrote them, figures never printed as the printed target -----------------------------
+    ("ratio", ">=", D, dict(actual=99.96, target=99.95, progress=1.0001, detail="9,996/10,000"),
+     ["99.96%", "超过99.95%的年度目标"], ["100.0%"]),
+    ("ratio", ">=", M, dict(actual=92.24, target=92.25, progress=0.9999, detail="9,224/10,000"),
+     ["92.24%", "低于92.25%的年度目标", "差0.01个百分点"], ["92.2%，"]),
+    ("ratio", "<=", M, dict(actual=0.08, target=0.05, detail="8/10,000"), ["0.08%", "超过0.05%的上限"], ["0.1%"]),
     # ---- trend: the true change, never "0.0" ----------------------------------------------------------------
     ("trend", "<baseline", D, dict(actual=12.1, target=12.5, baseline=12.5), ["12.1%", "比上年（12.5%）下降0.4个百分点"], ["上升", "持平"]),
     ("trend", "<baseline", L, dict(actual=12.54, target=12.5, baseline=12.5), ["上升0.04个百分点"], ["下降", "0.0个"]),
@@ -147,13 +161,18 @@ CASES = [
     ("trend", ">baseline", D, dict(actual=60, target=55, baseline=55), ["上升5个百分点"], ["下降"]),
     ("trend", ">baseline", L, dict(actual=54.96, target=55, baseline=55), ["54.96%", "下降0.04个百分点"], ["55.0%", "上升"]),
     ("trend", ">baseline", M, dict(actual=50, target=55, baseline=55), ["下降5个百分点"], ["上升"]),
+    ("trend", "<baseline", L, dict(actual=12.34, target=12.26, baseline=12.26), ["12.34%", "（12.3%）上升0.1个百分点"],
+     ["12.3%，"]),  # two different figures never print alike
+    ("milestone", "==", L, dict(actual=0, target=1, progress=0.0, agg="all", detail="尚未完成", overdue=True,
+                                level="township", entity_name="西镇"), ["西镇样例指标：尚未完成"], []),
+    ("project", ">=", D, dict(actual=1, target=1, progress=1.0, detail="1个项目中1个已投用", level="township",
+                              entity_name="西镇"), ["西镇样例指标：1个项目中1个已投用"], []),
     ("trend", "<baseline", N, dict(actual=None, target=None, detail="缺少2023年基期数据"), ["缺少2023年基期数据"], []),
     ("trend", ">baseline", N, dict(actual=12.0, target=None, detail="缺少2023年基期数据"), ["缺少"], ["上升", "下降"]),
 ]
 
 # kind × comparison × status combinations no computation can produce, and why.
 IMPOSSIBLE = {
-    **{("count", op, N): "计数没有上报按0计，总有数据" for op in (">=", ">", "<=", "<", "==")},
     ("milestone", "==", N): "节点没有上报即未完成，总有数据",
     ("trend", "<baseline", ON): "同比趋势没有进度线：未达标即滞后",
     ("trend", ">baseline", ON): "同比趋势没有进度线：未达标即滞后",

@@ -94,7 +94,11 @@ def township_chart(names: Sequence[str], values: Sequence[float | None], *, bann
         ax.axhline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"{target_label} {_fmt(target, unit)}")
     if pairs and min(v for _, v in pairs) >= 0 and (banner or 0) >= 0 and (target or 0) >= 0:
         # no negative axis under counts and ratios; all zeros (no incident anywhere) still shows a 0–1 scale
-        ax.set_ylim(bottom=0, top=None if max([v for _, v in pairs] + [banner or 0, target or 0]) > 0 else 1)
+        if max([v for _, v in pairs] + [banner or 0, target or 0]) > 0:
+            ax.set_ylim(bottom=0)
+        else:
+            ax.set_ylim(0, 1)
+            ax.set_yticks([0, 1])
     rotation = 0 if len(pairs) <= 8 else (90 if crowded else 45)
     ax.set_xticks(xs, [n for n, _ in pairs], fontsize=6.5 if crowded else 8, rotation=rotation)
     if ax.get_legend_handles_labels()[0]:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .asof import as_of_date
 from .errors import UnknownEntityError
-from .figures import fmt_num
+from .figures import fmt_target, fmt_vs
 from .kinds import Scope, get_kind
 from .plan import Indicator
 from .scopes import scope_index
@@ -78,7 +78,8 @@ def compute(data: DataSet, as_of: dt.date, level: str = "banner", entity: str = 
     the last month whose figures count on ``as_of``."""
     plan = data.plan
     # a date outside the plan year is refused, not computed into nonsense (unless asked for)
-    as_of = counted_through(as_of_date(plan, as_of, allow_outside_year=allow_outside_year))
+    # (after the plan year — only with allow_outside_year — no later month exists: the year's end)
+    as_of = min(counted_through(as_of_date(plan, as_of, allow_outside_year=allow_outside_year)), plan.end)
     index = scope_index(data)
     name = _entity_name(data, level, entity, index.township_names)
     cut = cutoff_period(as_of)
@@ -102,10 +103,10 @@ def compute(data: DataSet, as_of: dt.date, level: str = "banner", entity: str = 
         status = judge(outcome, as_of=as_of, due=ind.due, year_end=plan.end)
         target_text = ind.target_text
         if ind.kind == "trend" and outcome.baseline is not None:
-            target_text += f"（{fmt_num(outcome.baseline, ind.unit)}）"
+            target_text += f"（{fmt_vs(outcome.baseline, outcome.actual, unit=ind.unit)}）"
         elif level != "banner" and outcome.target is not None and ind.target is not None \
                 and abs(outcome.target - ind.target) > 1e-9:
-            target_text = f"{target_text}（本级分解{fmt_num(outcome.target, ind.unit)}）"
+            target_text = f"{target_text}（本级分解{fmt_target(outcome.target, ind.unit)}）"
         result = IndicatorResult(
             indicator_id=ind.id, section=plan.section_of(ind), task=ind.task, name=ind.name, kind=ind.kind,
             unit=ind.unit, comparison=ind.comparison, aggregate=ind.aggregate, level=level, entity=entity,

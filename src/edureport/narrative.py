@@ -23,9 +23,15 @@ def date_cn(d: dt.date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
+def counted_day(plan: Plan, as_of: dt.date) -> dt.date:
+    """The day the figures count to: the end of the last month counted, and never past the plan year
+    (its data end there)."""
+    return min(counted_through(as_of), plan.end)
+
+
 def data_month_cn(plan: Plan, as_of: dt.date) -> str:
     """The last month the figures cover on ``as_of``: "2023年2月" ("" before the plan's first month ends)."""
-    end = counted_through(as_of)
+    end = counted_day(plan, as_of)
     return f"{end.year}年{end.month}月" if end >= plan.start else ""
 
 
@@ -34,7 +40,7 @@ def data_line(plan: Plan, as_of: dt.date) -> str:
     report's own date where it is not that month's end (data are monthly and count at month end)."""
     month = data_month_cn(plan, as_of)
     text = f"指标数据截至{month}" if month else "尚无已截止月份的指标数据"
-    if counted_through(as_of) != as_of:
+    if counted_day(plan, as_of) != as_of:
         text += f"（报告日期{date_cn(as_of)}，月度数据按月末计入）"
     if not plan.start <= as_of <= plan.end:
         text += "；截至日期不在工作要点年度内"
@@ -58,7 +64,7 @@ def indicator_sentence(plan: Plan, r: IndicatorResult) -> str:
 def task_paragraph(plan: Plan, task: Task, results: list[IndicatorResult], as_of: dt.date) -> str:
     """The generated paragraph for one task: a dated lead (the day the figures count to) and one
     sentence per indicator."""
-    when = date_cn(counted_through(as_of))
+    when = date_cn(counted_day(plan, as_of))
     if not results:
         return f"截至{when}，本任务在本级没有适用的量化指标。"
     body = "".join(indicator_sentence(plan, r) for r in results)

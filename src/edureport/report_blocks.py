@@ -47,7 +47,7 @@ def trend_figure(ctx: ReportContext, r: IndicatorResult, level: str = "banner", 
     if sum(v is not None for v in values) < 2:
         return Block("")
     target = r.baseline if r.kind == "trend" else r.target
-    label = "上年水平" if r.kind == "trend" else "年度目标"
+    label = _base_label(ctx, r) if r.kind == "trend" else "年度目标"
     svg = trend_chart(months, values, target=target, unit=r.unit, label=r.name, target_label=label)
     return figure(svg, ctx.numbering.next_figure(), f"{r.entity_name}{r.name}逐月情况")
 
@@ -66,7 +66,7 @@ def township_figure(ctx: ReportContext, r: IndicatorResult, highlight: str = "")
         banner = next((b.actual for b in ctx.banner_results if b.indicator_id == r.indicator_id), None)
         target = r.baseline if r.kind == "trend" else ind.target
     label = ctx.plan.township_label
-    target_label = "上年水平" if r.kind == "trend" else "目标"  # a trend's line is last year's level
+    target_label = _base_label(ctx, r) if r.kind == "trend" else "目标"  # a trend's line is the baseline's level
     mine = r.actual if highlight else None
     if mine is not None and sum(v is not None for v in values) > CROWDED_BARS:  # too many to name: where it stands
         svg = distribution_chart(values, mine=mine, name=highlight, banner=banner, target=target, unit=r.unit,
@@ -77,8 +77,19 @@ def township_figure(ctx: ReportContext, r: IndicatorResult, highlight: str = "")
     return figure(svg, ctx.numbering.next_figure(), f"各{label}{r.name}")
 
 
+def _base_label(ctx: ReportContext, r: IndicatorResult) -> str:
+    year = ctx.plan.indicator(r.indicator_id).baseline_year
+    return "上年水平" if year in (None, ctx.plan.year - 1) else f"{year}年水平"
+
+
 def lagging(results: list[IndicatorResult]) -> list[IndicatorResult]:
     return [r for r in results if r.status in (Status.LAGGING, Status.MISSED)]
+
+
+def no_data_note(results: list[IndicatorResult]) -> str:
+    """A sentence naming the indicators without data, which "all on track" must not hide ("" if none)."""
+    missing = [r.name for r in results if r.status is Status.NO_DATA]
+    return f"另有{len(missing)}项指标暂无数据，无法判断进展：{'、'.join(missing)}。" if missing else ""
 
 
 def figures_for(ctx: ReportContext, results: list[IndicatorResult], *, towns: bool = True,

@@ -18,11 +18,11 @@ from .commentary import Commentary, load_commentary
 from .htmlkit import Block, Numbering, esc, table
 from .kinds.project import project_table
 from .metrics import IndicatorResult, compute
-from .narrative import data_line, date_cn, region_word
+from .narrative import counted_day, data_line, date_cn, region_word
 from .paths import commentary_file, resolve
 from .plan import Plan, load_plan
 from .results_cache import BANNER, place_rows, results_of, shared_table
-from .status import Status, counted_through
+from .status import Status
 from .store import DataSet, load_snapshot, load_subset
 
 
@@ -66,7 +66,7 @@ class ReportContext:
     @property
     def counted(self) -> dt.date:
         """The day the figures count to: the end of the last month whose data count (see status.py)."""
-        return counted_through(self.as_of)
+        return counted_day(self.plan, self.as_of)
 
     @property
     def region(self) -> str:

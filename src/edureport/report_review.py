@@ -7,7 +7,7 @@ from .charts import status_chart
 from .htmlkit import Block, cn_number, esc, figure, heading, join, paragraph, table
 from .metrics import status_columns, status_summary
 from .narrative import date_cn, indicator_sentence, summary_sentence, task_paragraph
-from .report_blocks import indicator_table, lagging
+from .report_blocks import indicator_table, lagging, no_data_note
 from .report_common import ReportContext, cover
 from .status import Status
 
@@ -83,13 +83,15 @@ def _work(ctx: ReportContext) -> Block:
 
 def _problems(ctx: ReportContext) -> Block:
     items = lagging(ctx.banner_results)
+    missing = no_data_note(ctx.banner_results)
     blocks = [heading(2, "三、存在的问题", ctx.numbering, "part-3")]
     if not items:
-        return join([*blocks, paragraph("截至目前，各项量化指标均已达标或进展正常。")])
+        text = "其余量化指标均已达标或进展正常。" if missing else "各项量化指标均已达标或进展正常。"
+        return join([*blocks, paragraph(f"截至{date_cn(ctx.counted)}，{missing.removeprefix('另有')}{text}")])
     blocks.append(paragraph(f"对照年度目标，{ctx.region}共有{len(items)}项指标滞后或未达标，主要是："))
     lis = "".join(f"<li>{esc(ctx.plan.task(r.task).title)}。{esc(indicator_sentence(ctx.plan, r))}</li>"
                   for r in items)
-    return join([*blocks, Block(f'<ol class="plain">{lis}</ol>')])
+    return join([*blocks, Block(f'<ol class="plain">{lis}</ol>'), *([paragraph(missing)] if missing else [])])
 
 
 def _next_steps(ctx: ReportContext) -> Block:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .htmlkit import Block, esc, heading, join, paragraph, table
 from .metrics import status_columns, status_summary
 from .narrative import date_cn, indicator_sentence, summary_sentence
-from .report_blocks import figures_for, indicator_table, lagging
+from .report_blocks import figures_for, indicator_table, lagging, no_data_note
 from .report_common import ReportContext, activities_block, closing_note, cover, projects_block
 
 
@@ -74,12 +74,14 @@ def township_activities(ctx: ReportContext) -> Block:
 
 def township_lagging(ctx: ReportContext) -> Block:
     """六、需要关注的问题: every lagging or missed indicator, in words."""
-    items = lagging(ctx.results("township", ctx.township))
+    results = ctx.results("township", ctx.township)
+    items, missing = lagging(results), no_data_note(results)
     if not items:
-        return join([heading(2, "六、需要关注的问题"), paragraph("没有滞后或未达标的指标。")])
+        return join([heading(2, "六、需要关注的问题"), paragraph("没有滞后或未达标的指标。" + missing)])
     lis = "".join(f"<li>{esc(indicator_sentence(ctx.plan, r))}</li>" for r in items)
     text = f"以下{len(items)}项指标滞后或未达标，需要重点关注："
-    return join([heading(2, "六、需要关注的问题"), paragraph(text), Block(f'<ol class="plain">{lis}</ol>')])
+    return join([heading(2, "六、需要关注的问题"), paragraph(text), Block(f'<ol class="plain">{lis}</ol>'),
+                 *([paragraph(missing)] if missing else [])])
 
 
 def township_report(ctx: ReportContext) -> Block:

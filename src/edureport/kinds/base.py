@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
-from ..figures import fmt_num, percent
+from ..figures import decimals_of, fmt_target, fmt_vs, percent, printed_value
 from ..status import Outcome, Status, elapsed_fraction
 
 if TYPE_CHECKING:
@@ -108,21 +108,26 @@ class IndicatorKind:
     def target_text(self, ind: Indicator) -> str:
         from ..plan import COMPARISONS
 
-        return f"{COMPARISONS[ind.comparison]}{fmt_num(ind.target, ind.unit)}"
+        return f"{COMPARISONS[ind.comparison]}{fmt_target(ind.target, ind.unit)}"
 
     def compute(self, scope: Scope) -> Outcome | None:
         """The outcome in this scope, or None where the indicator does not apply there."""
         raise NotImplementedError
 
-    def actual_text(self, r: Result) -> str:
-        """The figure in the 实际 column: never rounded across the target (see figures.py)."""
-        from ..figures import fmt_vs
+    def printed_target(self, r: Result) -> str:
+        """The target as sentences print it (99.95% as written; a derived one to one decimal)."""
+        return fmt_target(r.target, r.unit)
 
-        return fmt_vs(r.actual, r.target, unit=r.unit)
+    def actual_text(self, r: Result) -> str:
+        """The figure in the 实际 column: never rounded onto or across the target, true or printed."""
+        target = self.printed_target(r)
+        return fmt_vs(r.actual, r.target, printed_value(target), unit=r.unit, decimals=decimals_of(target))
 
     def progress_text(self, r: Result) -> str:
         """The 完成进度 column's words: a whole percent, 100% or more only when met."""
         pct = percent(r.progress, r.status is Status.DONE)
+        if pct == 0 and r.progress:
+            return "<1%"  # something is done: not "0%"
         return "—" if pct is None else f"{pct}%"
 
     def sentence(self, r: Result, place: str) -> str:
@@ -162,3 +167,14 @@ def ratio_of(frame: pd.DataFrame) -> tuple[float | None, float, float]:
     num = float(frame["numerator"].sum())
     den = float(frame["denominator"].sum())
     return (num / den * 100.0 if den > 0 else None), num, den
+
+
+def same_places(now: pd.DataFrame, base: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """This year's and the baseline year's rows of the units that have both ("基期年同一范围"): a school
+    that has not reported yet must not leave its baseline in the comparison. Also how many units were
+    left out."""
+    if now.empty or base.empty:
+        return now, base, 0
+    both = set(now["entity"]) & set(base["entity"])
+    left_out = len((set(now["entity"]) | set(base["entity"])) - both)
+    return now[now["entity"].isin(both)], base[base["entity"].isin(both)], left_out

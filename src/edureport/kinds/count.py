@@ -63,31 +63,40 @@ class CountKind(IndicatorKind):
         obs = scope.obs
         if ind.period_from is not None:
             obs = obs[obs["period"] >= ind.period_from.strftime("%Y-%m")]
-        actual = self.total(obs, scope)
-        per_entity_target = ind.aggregate in ("min", "max")
-        target = float(ind.target) * (1.0 if per_entity_target else scope.share)  # type: ignore[arg-type]
-        met = compare(actual, ind.comparison, target)
-        detail = "" if not scope.obs.empty else "暂无上报数据（按0计）"
         cumulative = ind.over_time == "cumulative"
+        # Only a total to reach is shared among places (24 inspections → 4 per township); a ceiling, an
+        # exact target and a per-unit target (min/max) are the same at every level.
+        shared = ind.aggregate == "sum" and ind.comparison in (">=", ">")
+        target = float(ind.target) * (scope.share if shared else 1.0)  # type: ignore[arg-type]
+        if not cumulative and obs.empty:
+            # A stock nobody reported is unknown, not 0: "0个，控制在5个以内，已达标" would be invented.
+            return Outcome(actual=None, target=target, has_data=False, detail="暂无上报数据")
+        actual = self.total(obs, scope)
+        met = compare(actual, ind.comparison, target)
+        detail = "" if not obs.empty else "暂无上报数据（按0计）"
+        first = obs["period"].min() if not obs.empty else None
         if lower_is_better(ind.comparison):
             if cumulative:
                 # An incident cannot be undone: over the ceiling is final; under it is only final at the due date.
                 return Outcome(actual=actual, target=target, met=met and scope.as_of >= ind.due,
                                irrecoverable=not met, on_track=met, progress=None, detail=detail)
             # A stock to bring down: a straight line from its first counted level to the ceiling.
-            first = obs["period"].min() if not obs.empty else None
-            start = self.total(obs[obs["period"] == first], scope) if first else actual
-            origin = month_end(first) if first else scope.as_of
-            expected = straight_line(start, target, origin, ind.due, scope.as_of)
+            start = self.total(obs[obs["period"] == first], scope)
+            expected = straight_line(start, target, month_end(first), ind.due, scope.as_of)
             return Outcome(actual=actual, target=target, met=met, on_track=actual <= expected + 1e-9,
                            expected=expected, progress=None, detail=detail)
         if ind.comparison == "==" and actual > target + 1e-9:
             # Above an exact target: a running total cannot come down again, a stock can.
             return Outcome(actual=actual, target=target, met=False, irrecoverable=cumulative, on_track=False,
                            progress=None, detail=detail)
-        # Things counted are whole: the progress line is ⌊target × time progress⌋, for split targets too
-        # (24 inspections shared by 13 schools is 1.8 per school: at half the year ⌊0.9⌋ = 0 are due).
-        expected = float(math.floor(target * scope.elapsed + 1e-9))
+        # Things counted are whole: the line runs to the least whole number that meets the target (⌈1.8⌉ = 2
+        # for a share of 24 inspections among 13 schools; 6 for "＞5") and is floored: ⌊need × time progress⌋.
+        need = {">=": math.ceil(target - 1e-9), ">": math.floor(target + 1e-9) + 1}.get(ind.comparison, target)
+        if cumulative:
+            expected = float(math.floor(need * scope.elapsed + 1e-9))
+        else:  # a stock to build up: from its first counted level, like a ratio
+            start = self.total(obs[obs["period"] == first], scope)
+            expected = float(math.floor(straight_line(start, need, month_end(first), ind.due, scope.as_of) + 1e-9))
         progress = actual / target if target > 0 else float(met)
         return Outcome(actual=actual, target=target, met=met, on_track=actual >= expected - 1e-9,
                        expected=expected, progress=progress, detail=detail)
@@ -98,7 +107,7 @@ class CountKind(IndicatorKind):
         return super().progress_text(r)
 
     def sentence(self, r: Result, place: str) -> str:
-        return compared(r, place, SENTENCES)
+        return compared(r, place, SENTENCES, self)
 
 
 register(CountKind())

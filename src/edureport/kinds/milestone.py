@@ -13,11 +13,11 @@ from .wording import Result, fields, no_data
 D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
 # The sentence per (status, overdue): overdue is "the due date has passed" on the day the figures count to.
 SENTENCES = {
-    (D, False): "{name}：{detail}。", (D, True): "{name}：{detail}。",
-    (ON, False): "{name}：{detail}，完成时限为{due}，进展正常。",
-    (L, True): "{name}：{detail}，已超过{due}的完成时限，进度滞后。",
-    (M, True): "{name}：{detail}，已超过{due}的完成时限，未完成年度目标。",
-    (M, False): "{name}：{detail}，完成时限为{due}，年度结束时仍未完成，未完成年度目标。",
+    (D, False): "{where}{name}：{detail}。", (D, True): "{where}{name}：{detail}。",
+    (ON, False): "{where}{name}：{detail}，完成时限为{due}，进展正常。",
+    (L, True): "{where}{name}：{detail}，已超过{due}的完成时限，进度滞后。",
+    (M, True): "{where}{name}：{detail}，已超过{due}的完成时限，未完成年度目标。",
+    (M, False): "{where}{name}：{detail}，完成时限为{due}，年度结束时仍未完成，未完成年度目标。",
 }
 
 
@@ -69,7 +69,7 @@ class MilestoneKind(IndicatorKind):
     def sentence(self, r: Result, place: str) -> str:
         if r.status is Status.NO_DATA:
             return no_data(r, place)
-        return SENTENCES[(r.status, r.overdue)].format(**fields(r, place))
+        return SENTENCES[(r.status, r.overdue)].format(**fields(r, place, self))
 
 
 register(MilestoneKind())

@@ -6,6 +6,7 @@ the planned date for its target stage (planned start for 在建, planned finish 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -20,10 +21,10 @@ RANK = {stage: i for i, stage in enumerate(PROJECT_STAGES)}
 D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
 # The sentence per status; {detail} says how many projects reached the stage, how many are overdue and
 # how far construction is.
-SENTENCES = {D: "{name}：{detail}，目标为{target_text}，已达标。",
-             ON: "{name}：{detail}，目标为{target_text}，进展正常。",
-             L: "{name}：{detail}，目标为{target_text}，进度滞后。",
-             M: "{name}：{detail}，目标为{target_text}，未完成年度目标。"}
+SENTENCES = {D: "{where}{name}：{detail}，目标为{target_text}，已达标。",
+             ON: "{where}{name}：{detail}，目标为{target_text}，进展正常。",
+             L: "{where}{name}：{detail}，目标为{target_text}，进度滞后。",
+             M: "{where}{name}：{detail}，目标为{target_text}，未完成年度目标。"}
 
 
 def latest_status(status: pd.DataFrame) -> pd.DataFrame:
@@ -94,8 +95,11 @@ class ProjectKind(IndicatorKind):
             if not (planned is not None and pd.notna(planned)):
                 planned = pd.Timestamp(ind.due)  # no planned date: the indicator's due date
             late += is_late(planned, scope.as_of)
+        # A township's share of the target, in whole projects: 2 of 3 listed projects, one of them here → 1
+        # (⌈2 × 1/3⌉), never more than its own projects.
         share = len(scope.project_ids) / len(ind.projects)
-        target = float(ind.target) * share  # type: ignore[arg-type]
+        target = float(ind.target) if scope.level == "banner" else float(  # type: ignore[arg-type]
+            min(len(scope.project_ids), math.ceil(float(ind.target) * share - 1e-9)))
         met = compare(float(reached), ">=", target)
         verb = {"在建": "开工", "竣工": "竣工", "投用": "投用"}[ind.target_stage]
         detail = f"{len(scope.project_ids)}个项目中{reached}个已{verb}" + (f"，{late}个逾期" if late else "")
@@ -109,7 +113,7 @@ class ProjectKind(IndicatorKind):
     def sentence(self, r: Result, place: str) -> str:
         if r.status is Status.NO_DATA:
             return no_data(r, place)
-        return SENTENCES[r.status].format(**fields(r, place))
+        return SENTENCES[r.status].format(**fields(r, place, self))
 
 
 register(ProjectKind())
@@ -132,8 +136,15 @@ def project_table(data, as_of, project_ids: list[str], township: str = "") -> pd
         row = latest.loc[pid] if pid in latest.index else None
         stage = row["stage"] if row is not None else "未开工"
         planned = None if row is None else (row["planned_start"] if p.goal_stage == "在建" else row["planned_finish"])
-        late = RANK[stage] < RANK[p.goal_stage] and is_late(planned, counted_through(as_of))
+        if planned is None or pd.isna(planned):  # as the indicators judge it: no planned date, their due date
+            dues = [i.due for i in plan.indicators if i.kind == "project" and pid in i.projects]
+            planned = pd.Timestamp(min(dues)) if dues else None
+        below = RANK[stage] < RANK[p.goal_stage]
+        late = below and is_late(planned, min(counted_through(as_of), plan.end))
         fields = ("percent", "planned_start", "actual_start", "planned_finish", "actual_finish", "budget")
+        values = {k: None if row is None else row[k] for k in fields}
+        if below and values["percent"] is not None and pd.notna(values["percent"]):
+            values["percent"] = min(float(values["percent"]), 99.0)  # not at its stage: at most 99% (the forms say 100)
         rows.append({"project_id": pid, "name": p.name, "place": p.school or town or plan.region, "goal": p.goal,
-                     "stage": stage, **{k: None if row is None else row[k] for k in fields}, "overdue": bool(late)})
+                     "stage": stage, **values, "overdue": bool(late)})
     return pd.DataFrame(rows)

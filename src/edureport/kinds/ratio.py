@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..figures import fmt_num
 from ..status import Outcome, Status, month_end, straight_line
 from . import register
-from .base import IndicatorKind, Scope, compare, latest_per_entity, lower_is_better, ratio_of
+from .base import IndicatorKind, Scope, compare, latest_per_entity, lower_is_better, ratio_of, same_places
 from .wording import Result, compared, margin_text
 
 D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
@@ -24,7 +25,7 @@ _DOWN = {D: "{place}{name}{actual}（{detail}），{relation}，已达标。",
 SENTENCES: dict[tuple, str] = {
     **{(op, s): t for op in (">=", ">", "==") for s, t in _UP.items()},
     **{(op, s): t for op in ("<=", "<") for s, t in _DOWN.items()},
-    **{("==", s, "above"): t for s, t in _DOWN.items()},
+    **{("==", s, "above"): "{place}{name}{actual}（{detail}），{relation}，{verdict}。" for s in (ON, L, M)},
     **{(op, M, "equal"): "{place}{name}{actual}（{detail}），{relation}，未完成年度目标。"  # no "差0"
        for op in (">", "<")},
 }
@@ -67,7 +68,8 @@ class RatioKind(IndicatorKind):
         # The progress line: from the baseline year's level at the start of the period where the data have
         # one (baselines.csv, the indicator's baseline_year), else from the first counted month's level at
         # that month's end — so the first month is never behind its own starting point.
-        start = ratio_of(scope.baselines)[0] if not scope.baselines.empty else None
+        _, base, _ = same_places(latest_per_entity(scope.obs), scope.baselines)
+        start = ratio_of(base)[0] if not base.empty else None
         origin = scope.start
         if start is None:
             first = scope.obs["period"].min()
@@ -76,11 +78,15 @@ class RatioKind(IndicatorKind):
             origin = month_end(first)
         expected = straight_line(start, target, origin, ind.due, scope.as_of)
         met = compare(actual, ind.comparison, target)
-        low = lower_is_better(ind.comparison) or (ind.comparison == "==" and actual > target)
+        low = lower_is_better(ind.comparison)
         on_track = actual <= expected + 1e-9 if low else actual >= expected - 1e-9
         progress = None if low else (actual / target if target > 0 else float(met))
+        if ind.comparison == "==" and actual > target + 1e-9:
+            # Over an exact target: on track only while coming down to it from above
+            on_track = start > target and actual <= expected + 1e-9
+            progress = None
         return Outcome(actual=actual, target=target, met=met, on_track=on_track, expected=expected,
-                       progress=progress, detail=f"{num:,.0f}/{den:,.0f}")
+                       progress=progress, detail=f"{fmt_num(num)}/{fmt_num(den)}")
 
     def progress_text(self, r: Result) -> str:
         if r.progress is None:
@@ -88,7 +94,7 @@ class RatioKind(IndicatorKind):
         return super().progress_text(r)
 
     def sentence(self, r: Result, place: str) -> str:
-        return compared(r, place, SENTENCES)
+        return compared(r, place, SENTENCES, self)
 
 
 register(RatioKind())

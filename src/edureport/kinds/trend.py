@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from ..figures import fmt_gap, fmt_num
+from ..figures import fmt_gap, fmt_num, fmt_vs
 from ..plan import Indicator
 from ..status import Outcome, Status
 from . import register
-from .base import IndicatorKind, Scope, compare, latest_per_entity, ratio_of
+from .base import IndicatorKind, Scope, compare, latest_per_entity, ratio_of, same_places
 from .wording import Result, fields, no_data, side
 
 D, L, M = Status.DONE, Status.LAGGING, Status.MISSED
 # The sentence per (comparison, status); {move} is the true change against the baseline year (下降0.4个
 # 百分点 / 上升… / 持平). A trend is met or not: there is no progress line, so no 进展正常.
-_ANY = "{place}{name}{actual}，比上年（{base}）{move}，目标为{target_text}，{verdict}。"
+_ANY = "{place}{name}{actual}，比{base_year}（{base}）{move}，目标为{target_short}，{verdict}。"
 SENTENCES = {(op, s): _ANY for op in ("<baseline", ">baseline") for s in (D, L, M)}
 
 
@@ -45,16 +46,17 @@ class TrendKind(IndicatorKind):
     def compute(self, scope: Scope) -> Outcome | None:
         if not scope.applicable:
             return None
-        base = scope.baselines
+        now, base, left_out = same_places(latest_per_entity(scope.obs), scope.baselines)
         baseline = ratio_of(base)[0] if not base.empty else None
-        current = ratio_of(latest_per_entity(scope.obs))[0] if not scope.obs.empty else None
+        current = ratio_of(now)[0] if not now.empty else None
         if current is None or baseline is None:
             missing = "本年数据" if current is None else f"{scope.indicator.baseline_year}年基期数据"
             return Outcome(actual=current, target=baseline, baseline=baseline, has_data=False,
                            detail=f"缺少{missing}")
         met = compare(current, scope.indicator.comparison, baseline)
+        note = f"；只比较两年都有数据的单位，另有{left_out}个单位未计入" if left_out else ""
         return Outcome(actual=current, target=baseline, baseline=baseline, met=met, on_track=met,
-                       progress=None, detail=f"{scope.indicator.baseline_year}年{fmt_num(baseline, '%')}")
+                       progress=None, detail=f"{scope.indicator.baseline_year}年{fmt_num(baseline, '%')}{note}")
 
     def progress_text(self, r: Result) -> str:
         """The change against the baseline year instead of a 0%-or-100% bar."""
@@ -63,8 +65,16 @@ class TrendKind(IndicatorKind):
     def sentence(self, r: Result, place: str) -> str:
         if r.status is Status.NO_DATA or r.actual is None or r.baseline is None:
             return no_data(r, place)
-        f = fields(r, place)
-        return SENTENCES[(r.comparison, r.status)].format(base=fmt_num(r.baseline, r.unit), move=_move(r), **f)
+        f = fields(r, place, self)
+        year = re.search(r"(\d{4})年", r.target_text)
+        base_year = "上年" if year is None or int(year[1]) == r.due.year - 1 else f"{year[1]}年"
+        return SENTENCES[(r.comparison, r.status)].format(base=f["target"], move=_move(r), base_year=base_year,
+                                                          target_short=r.target_text.split("（")[0], **f)
+
+    def printed_target(self, r: Result) -> str:
+        """The baseline year's level, printed on its side of this year's figure (12.26% against 12.34%
+        is 12.3% and 12.34%, never 12.3% twice)."""
+        return fmt_vs(r.baseline, r.actual, unit=r.unit) if r.actual is not None else fmt_num(r.baseline, r.unit)
 
 
 def _move(r: Result) -> str:

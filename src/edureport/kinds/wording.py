@@ -8,10 +8,13 @@ tests/test_wording.py checks every kind × comparison × status sentence against
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ..figures import TOLERANCE, fmt_gap, fmt_num, fmt_vs, percent, shown_vs
+from ..figures import TOLERANCE, fmt_gap, fmt_vs, percent, printed_value
 from ..status import Status
+
+if TYPE_CHECKING:
+    from .base import IndicatorKind
 
 
 class Result(Protocol):
@@ -19,6 +22,7 @@ class Result(Protocol):
 
     name: str
     kind: str
+    level: str
     unit: str
     comparison: str
     aggregate: str
@@ -59,17 +63,21 @@ def side(actual: float, target: float) -> str:
     return "below" if actual < target - TOLERANCE else "equal"
 
 
-def fields(r: Result, place: str) -> dict[str, str]:
-    """The figures a sentence template may use, each formatted by the one rule in figures.py."""
-    out = {"place": place, "name": r.name, "verdict": VERDICT[r.status], "detail": r.detail,
-           "due": f"{r.due.month}月{r.due.day}日", "target_text": r.target_text.split("（")[0],
-           "target": fmt_num(r.target, r.unit), "actual": fmt_vs(r.actual, r.target, unit=r.unit),
+def fields(r: Result, place: str, kind: IndicatorKind) -> dict[str, str]:
+    """The figures a sentence template may use, each formatted by the one rule in figures.py.
+    ``where`` is the place below the banner only (a banner report's milestone needs no "全旗")."""
+    out = {"place": place, "where": "" if r.level == "banner" else place, "name": r.name,
+           "verdict": VERDICT[r.status], "detail": r.detail, "due": f"{r.due.month}月{r.due.day}日",
+           "target_text": r.target_text, "target": kind.printed_target(r), "actual": kind.actual_text(r),
            "expected": "", "gap": "", "pct": ""}
     if r.actual is not None and r.target is not None:
         out["gap"] = fmt_gap(r.target - r.actual, r.unit)
-        shown, _ = shown_vs(r.actual, r.target, unit=r.unit)
-        if r.expected is not None:  # printed on the right side of the printed figure, too
-            out["expected"] = fmt_vs(r.expected, shown, r.target, unit=r.unit)
+        shown = printed_value(out["actual"])
+        if r.expected is not None and abs(r.expected - r.actual) <= TOLERANCE:
+            out["expected"] = out["actual"]  # on the line (a ratio's first month starts there)
+        elif r.expected is not None:  # on its side of the figure (true and printed) and of the target
+            out["expected"] = fmt_vs(r.expected, r.actual, shown, r.target, printed_value(out["target"]),
+                                     unit=r.unit)
     pct = percent(r.progress, r.status is Status.DONE)
     out["pct"] = "" if pct is None else f"{pct}%"
     return out
@@ -94,13 +102,13 @@ def no_data(r: Result, place: str) -> str:
     return f"{place}{r.name}暂无可用数据（{r.detail}）。" if r.detail else f"{place}{r.name}暂无可用数据。"
 
 
-def compared(r: Result, place: str, table: dict[tuple, str]) -> str:
+def compared(r: Result, place: str, table: dict[tuple, str], kind: IndicatorKind) -> str:
     """A sentence for a figure compared with a numeric target: the kind's ``table`` maps (comparison,
     status) — or (comparison, status, side) where the side changes the words — to a template whose
     ``{relation}`` is the true RELATION of the figure to the target."""
     if r.status is Status.NO_DATA or r.actual is None or r.target is None:
         return no_data(r, place)
-    f = fields(r, place)
+    f = fields(r, place, kind)
     where = side(r.actual, r.target)
     relation = RELATION[(r.comparison, where)].format(**f)
     template = table.get((r.comparison, r.status, where)) or table[(r.comparison, r.status)]
