@@ -298,3 +298,58 @@ def test_something_done_is_never_0_percent(tmp_path: Path) -> None:
                                "level": "banner"}], obs="2024-01,,,H3,1,,")
     r, _ = one(p, d, "H3", D(2024, 1, 31))
     assert r.progress_text == "<1%"
+
+
+# ---- found by the second hostile review --------------------------------------------------------------------
+
+def test_on_the_due_date_a_strict_target_not_met_is_behind(tmp_path: Path) -> None:
+    p, d = variant(tmp_path, [{"id": "R7", "task": 1, "name": "优秀率", "kind": "ratio", "comparison": ">", "target": 40,
+                               "numerator": "优秀", "denominator": "参评", "level": "school", "due": "2024-06-30"}],
+                   obs="2024-01,S1,,R7,,30,100\n2024-06,S1,,R7,,40,100")
+    r, text = one(p, d, "R7", D(2024, 6, 30))
+    assert r.status is LAG and "与40%持平，未超过年度目标" in text
+
+
+def test_an_exact_county_total_is_judged_at_the_banner_only(tmp_path: Path) -> None:
+    p, d = variant(tmp_path, [{"id": "X4", "task": 1, "name": "示范校", "kind": "count", "unit": "所", "comparison": "==",
+                               "target": 4, "level": "school"}], obs="2024-03,S1,,X4,2,,\n2024-04,S3,,X4,2,,")
+    r, _ = one(p, d, "X4", D(2024, 12, 31))
+    assert r.status is DONE
+    plan = load_plan(p)
+    assert not [x for x in compute(load_data(d, plan), D(2024, 12, 31), "township", "东镇") if x.indicator_id == "X4"]
+
+
+def test_a_stock_ceiling_with_units_unreported_is_not_done(tmp_path: Path) -> None:
+    p, d = variant(tmp_path, [{"id": "K2", "task": 1, "name": "危房", "kind": "count", "unit": "间", "comparison": "<=",
+                               "target": 5, "over_time": "latest", "level": "school"}], obs="2024-03,S1,,K2,2,,")
+    r, text = one(p, d, "K2", D(2024, 12, 31))
+    assert r.status is MISS and "4个单位中3个未报送" in text and "已达标" not in text
+
+
+def test_a_project_nobody_reported_on_is_overdue_once_its_date_passed(tmp_path: Path) -> None:
+    p, d = variant(tmp_path, [{"id": "B7", "task": 3, "name": "食堂竣工", "kind": "project", "target": 1,
+                               "target_stage": "竣工", "projects": ["Q3"], "level": "banner", "due": "2024-05-31"}],
+                   plan_projects=[{"id": "Q3", "task": 3, "name": "西镇小学食堂", "school": "西镇小学", "goal": "竣工"}])
+    plan = load_plan(p)
+    data = load_data(d, plan)
+    data.projects = data.projects[data.projects["project_id"] != "Q3"]
+    before = next(x for x in compute(data, D(2024, 5, 31)) if x.indicator_id == "B7")
+    after = next(x for x in compute(data, D(2024, 6, 30)) if x.indicator_id == "B7")
+    assert before.status is Status.NO_DATA and "0个已竣工" not in indicator_sentence(plan, before)
+    assert after.status is LAG and "1个逾期" in after.detail
+
+
+def test_before_the_first_month_ends_no_date_outside_the_year_is_written(mini_plan: Plan) -> None:
+    from edureport.narrative import task_paragraph
+
+    text = task_paragraph(mini_plan, mini_plan.tasks[0], [], D(2024, 1, 15))
+    assert text.startswith("截至2024年1月15日（尚无已截止月份的指标数据）") and "2023年" not in text
+
+
+@pytest.mark.parametrize(("value", "shown"), [(99.995, "99.995"), (33.333, "33.333"), (100 / 6, "16.7"),
+                                              (1 / 44, "0.023"), (0.05, "0.05"), (24, "24")])
+def test_a_target_is_printed_as_written(value, shown) -> None:
+    from edureport.figures import fmt_target, percent
+
+    assert fmt_target(value) == shown
+    assert percent(0.125, False) == 13  # 四舍五入

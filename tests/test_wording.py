@@ -119,9 +119,10 @@ CASES = [
     ("ratio", "<", M, dict(actual=5, target=5, detail="5/100"), ["等于5%，未低于上限"], ["超出0", "低于5%的"]),
     # ---- ratio: = ----------------------------------------------------------------------------------------
     ("ratio", "==", D, dict(actual=100, target=100, progress=1.0, detail="10/10"), ["等于100%的目标"], ["低于", "超过"]),
-    ("ratio", "==", ON, dict(actual=98, target=100, expected=97, progress=0.98, detail="98/100"), ["低于100%的目标"], ["等于", "超过"]),
+    ("ratio", "==", ON, dict(actual=98, target=100, expected=97, progress=0.98, detail="98/100"), ["低于100%的目标"],
+     ["等于", "超过", "应达到"]),
     ("ratio", "==", L, dict(actual=12, target=10, expected=11, detail="12/100"), ["超过10%的目标"], ["低于", "应达到", "应不高于"]),
-    ("ratio", "==", M, dict(actual=96, target=100, progress=0.96, detail="96/100"), ["低于100%的目标", "差4个百分点"], ["超过"]),
+    ("ratio", "==", M, dict(actual=96, target=100, progress=0.96, detail="96/100"), ["低于100%的目标"], ["超过", "应达到"]),
     ("ratio", ">=", N, dict(actual=None, target=40, detail="暂无上报数据"), ["暂无上报数据"], ["%，"]),
     ("ratio", ">", N, dict(actual=None, target=40, detail="分母合计为0"), ["分母合计为0"], []),
     ("ratio", "<=", N, dict(actual=None, target=5, detail="暂无上报数据"), ["暂无"], ["控制在"]),
@@ -161,8 +162,8 @@ CASES = [
     ("trend", ">baseline", D, dict(actual=60, target=55, baseline=55), ["上升5个百分点"], ["下降"]),
     ("trend", ">baseline", L, dict(actual=54.96, target=55, baseline=55), ["54.96%", "下降0.04个百分点"], ["55.0%", "上升"]),
     ("trend", ">baseline", M, dict(actual=50, target=55, baseline=55), ["下降5个百分点"], ["上升"]),
-    ("trend", "<baseline", L, dict(actual=12.34, target=12.26, baseline=12.26), ["12.34%", "（12.3%）上升0.1个百分点"],
-     ["12.3%，"]),  # two different figures never print alike
+    ("trend", "<baseline", L, dict(actual=12.34, target=12.26, baseline=12.26), ["12.34%，比上年（12.26%）上升0.08个百分点"],
+     ["12.3%"]),  # two different figures never print alike, and their printed change adds up
     ("milestone", "==", L, dict(actual=0, target=1, progress=0.0, agg="all", detail="尚未完成", overdue=True,
                                 level="township", entity_name="西镇"), ["西镇样例指标：尚未完成"], []),
     ("project", ">=", D, dict(actual=1, target=1, progress=1.0, detail="1个项目中1个已投用", level="township",
@@ -276,3 +277,14 @@ def test_a_difference_is_never_printed_as_zero(gap, unit, shown) -> None:
                                                       (1.0, True, 100), (0.5, False, 50), (None, False, None)])
 def test_a_percentage_reaches_100_only_when_met(progress, met, pct) -> None:
     assert percent(progress, met) == pct
+
+
+@pytest.mark.parametrize("kind", ["count", "ratio"])
+def test_every_comparison_status_and_side_has_a_sentence(kind: str) -> None:
+    """No combination can crash a report: a figure on any side of its target, in any status, has words."""
+    plan = load_plan(MINI / "plan.yaml")
+    for op in get_kind(kind).comparisons:
+        for status in (D, ON, L, M):
+            for actual in (4.0, 5.0, 6.0):  # below, on and above a target of 5
+                r = result(kind, op, status, actual, 5.0, expected=5.5, progress=actual / 5, detail="1/2")
+                assert indicator_sentence(plan, r).endswith("。")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from itertools import pairwise
 
-from .figures import shown_vs
+from .figures import decimals_of, fmt_target, printed_value, shown_vs
 from .fonts import setup_matplotlib
 from .status import STATUS_COLOURS, STATUS_ORDER, Status
 
@@ -61,7 +61,7 @@ def trend_chart(months: Sequence[str], values: Sequence[float | None], *, target
         ax.annotate(_fmt(last_v, unit, target), (last_x, last_v), textcoords="offset points", xytext=(4, 4), fontsize=8,
                     color=HIGHLIGHT)
     if target is not None:
-        ax.axhline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"{target_label} {_fmt(target, unit)}")
+        ax.axhline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"{target_label} {_target(target, unit)}")
     ax.set_xticks(xs, [f"{int(m[5:])}月" for m in months])
     ax.set_xlim(-0.5, len(months) - 0.5)
     if unit == "%":
@@ -91,7 +91,7 @@ def township_chart(names: Sequence[str], values: Sequence[float | None], *, bann
     if banner is not None:
         ax.axhline(banner, color=INK, linestyle=":", linewidth=1, label=f"{banner_label} {_fmt(banner, unit, target)}")
     if target is not None:
-        ax.axhline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"{target_label} {_fmt(target, unit)}")
+        ax.axhline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"{target_label} {_target(target, unit)}")
     if pairs and min(v for _, v in pairs) >= 0 and (banner or 0) >= 0 and (target or 0) >= 0:
         # no negative axis under counts and ratios; all zeros (no incident anywhere) still shows a 0–1 scale
         if max([v for _, v in pairs] + [banner or 0, target or 0]) > 0:
@@ -128,7 +128,7 @@ def distribution_chart(values: Sequence[float | None], *, mine: float, name: str
     if banner is not None:
         ax.axvline(banner, color=INK, linestyle=":", linewidth=1, label=f"{banner_label} {_fmt(banner, unit, target)}")
     if target is not None:
-        ax.axvline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"{target_label} {_fmt(target, unit)}")
+        ax.axvline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"{target_label} {_target(target, unit)}")
     ax.set_xticks(edges, [_edge(e, unit) for e in edges], fontsize=7.5)
     ax.set_xlim(edges[0], edges[-1])
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
@@ -186,11 +186,22 @@ def status_chart(labels: Sequence[str], summaries: Sequence[dict[Status, int]]) 
 
 
 def _fmt(v: float, unit: str, target: float | None = None) -> str:
-    """A chart label, by the rule of figures.py: never rounded across the target line drawn with it."""
-    shown, decimals = shown_vs(v, target, unit=unit)
+    """A chart label, by the rule of figures.py: never rounded onto or across the target line drawn with
+    it, as that line's label prints it (_target)."""
+    printed = None if target is None else printed_value(_target(target, unit))
+    need = 0 if target is None else decimals_of(_target(target, unit))
+    shown, decimals = shown_vs(v, target, printed, unit=unit, decimals=need)
     if unit == "%":
         return f"{shown:.{max(decimals, 1)}f}%"
     return f"{shown:,.{decimals}f}"
+
+
+def _target(target: float, unit: str) -> str:
+    """A target line's label: as the plan wrote it (figures.fmt_target); percentages with a decimal."""
+    text = fmt_target(target, "")
+    if unit == "%":
+        return f"{text}.0%" if "." not in text else f"{text}%"
+    return text
 
 
 def _edge(v: float, unit: str) -> str:

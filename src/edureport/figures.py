@@ -37,14 +37,17 @@ def _usual_decimals(x: float, unit: str) -> int:
 
 
 def fmt_target(x: float | None, unit: str = "") -> str:
-    """A target as the plan wrote it (99.95%, 0.05%), to two decimals; a derived one (a banner target
-    shared by 6 townships: 16.666…) to one."""
+    """A target as the plan wrote it (99.95%, 0.05%, 33.333%: up to four decimals); a derived one (a
+    banner target shared by 6 townships: 16.666…) to one decimal, or two significant digits below 1
+    (1 inspection shared by 44 schools: 0.023)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "—"
-    for d in (0, 1, 2):
+    for d in range(5):
         if abs(round(x, d) - x) < TOLERANCE:
             return _plain(x, d, unit)
-    return _plain(x, 1, unit)
+    if abs(x) >= 1:
+        return _plain(x, 1, unit)
+    return f"{float(f'{x:.2g}'):g}{unit}"
 
 
 def printed_value(text: str) -> float | None:
@@ -96,7 +99,7 @@ def decimals_of(text: str) -> int:
     return len(digits.split(".")[1]) if "." in digits else 0
 
 
-def fmt_gap(x: float, unit: str = "") -> str:
+def fmt_gap(x: float, unit: str = "", decimals: int = 0) -> str:
     """The size of a difference (差2.3个百分点, 下降0.04个百分点): rounded as usual, with more decimals
     only where it would otherwise print as 0 — never 0 when it is not."""
     size = abs(x)
@@ -104,7 +107,8 @@ def fmt_gap(x: float, unit: str = "") -> str:
         unit = "个百分点"
     if size <= TOLERANCE:
         return f"0{unit}"
-    for d in range(_usual_decimals(size, unit), MAX_DECIMALS + 1):
+    usual = _usual_decimals(size, unit)
+    for d in range(max(usual, decimals) if usual else 0, MAX_DECIMALS + 1):
         if round(size, d) > 0:
             return _plain(round(size, d), d, unit)
     return _plain(size, MAX_DECIMALS, unit)
@@ -115,5 +119,5 @@ def percent(progress: float | None, met: bool) -> int | None:
     e.g. 200), otherwise at most 99."""
     if progress is None or math.isnan(progress):
         return None
-    whole = round(progress * 100)
+    whole = math.floor(progress * 100 + 0.5)  # 四舍五入: 12.5 → 13 (Python's round gives 12)
     return max(whole, 100) if met and progress >= 1 - 1e-9 else min(99, whole)

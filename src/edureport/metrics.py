@@ -15,8 +15,9 @@ import pandas as pd
 
 from .asof import as_of_date
 from .errors import UnknownEntityError
-from .figures import fmt_target, fmt_vs
+from .figures import fmt_target
 from .kinds import Scope, get_kind
+from .kinds.trend import baseline_text
 from .plan import Indicator
 from .scopes import scope_index
 from .status import STATUS_ORDER, Status, counted_through, judge
@@ -103,7 +104,7 @@ def compute(data: DataSet, as_of: dt.date, level: str = "banner", entity: str = 
         status = judge(outcome, as_of=as_of, due=ind.due, year_end=plan.end)
         target_text = ind.target_text
         if ind.kind == "trend" and outcome.baseline is not None:
-            target_text += f"（{fmt_vs(outcome.baseline, outcome.actual, unit=ind.unit)}）"
+            target_text += f"（{baseline_text(outcome.baseline, outcome.actual, ind.unit)}）"
         elif level != "banner" and outcome.target is not None and ind.target is not None \
                 and abs(outcome.target - ind.target) > 1e-9:
             target_text = f"{target_text}（本级分解{fmt_target(outcome.target, ind.unit)}）"

@@ -16,7 +16,7 @@ from .metrics import IndicatorResult
 from .plan import Plan, Task
 from .status import Status, counted_through
 
-__all__ = ["VERDICT", "data_line", "data_month_cn", "date_cn", "indicator_sentence", "summary_sentence", "task_paragraph"]
+__all__ = ["VERDICT", "counted_cn", "data_line", "data_month_cn", "date_cn", "indicator_sentence", "summary_sentence", "task_paragraph"]
 
 
 def date_cn(d: dt.date) -> str:
@@ -27,6 +27,13 @@ def counted_day(plan: Plan, as_of: dt.date) -> dt.date:
     """The day the figures count to: the end of the last month counted, and never past the plan year
     (its data end there)."""
     return min(counted_through(as_of), plan.end)
+
+
+def counted_cn(plan: Plan, as_of: dt.date) -> str:
+    """The date a report's sentences start with ("截至2023年2月28日，…"), or, before the plan's first
+    month has ended, the report's date and that no month counts yet."""
+    day = counted_day(plan, as_of)
+    return date_cn(day) if day >= plan.start else f"{date_cn(as_of)}（尚无已截止月份的指标数据）"
 
 
 def data_month_cn(plan: Plan, as_of: dt.date) -> str:
@@ -40,10 +47,12 @@ def data_line(plan: Plan, as_of: dt.date) -> str:
     report's own date where it is not that month's end (data are monthly and count at month end)."""
     month = data_month_cn(plan, as_of)
     text = f"指标数据截至{month}" if month else "尚无已截止月份的指标数据"
-    if counted_day(plan, as_of) != as_of:
+    if as_of > plan.end:
+        text += f"（报告日期{date_cn(as_of)}，工作要点年度已结束；截至日期不在工作要点年度内）"
+    elif as_of < plan.start:
+        text += f"（报告日期{date_cn(as_of)}，工作要点年度尚未开始；截至日期不在工作要点年度内）"
+    elif counted_day(plan, as_of) != as_of:
         text += f"（报告日期{date_cn(as_of)}，月度数据按月末计入）"
-    if not plan.start <= as_of <= plan.end:
-        text += "；截至日期不在工作要点年度内"
     return text
 
 
@@ -64,7 +73,7 @@ def indicator_sentence(plan: Plan, r: IndicatorResult) -> str:
 def task_paragraph(plan: Plan, task: Task, results: list[IndicatorResult], as_of: dt.date) -> str:
     """The generated paragraph for one task: a dated lead (the day the figures count to) and one
     sentence per indicator."""
-    when = date_cn(counted_day(plan, as_of))
+    when = counted_cn(plan, as_of)
     if not results:
         return f"截至{when}，本任务在本级没有适用的量化指标。"
     body = "".join(indicator_sentence(plan, r) for r in results)

@@ -63,10 +63,12 @@ def township_figure(ctx: ReportContext, r: IndicatorResult, highlight: str = "")
     per_unit = r.kind in ("ratio", "trend") or ind.aggregate in ("min", "max") or ind.comparison in ("<=", "<")
     banner = target = None
     if per_unit:
-        banner = next((b.actual for b in ctx.banner_results if b.indicator_id == r.indicator_id), None)
-        target = r.baseline if r.kind == "trend" else ind.target
+        whole = next((b for b in ctx.banner_results if b.indicator_id == r.indicator_id), None)
+        banner = whole.actual if whole else None
+        # every township's bar against one line: the banner's baseline, not this township's own
+        target = (whole.baseline if whole else None) if r.kind == "trend" else ind.target
     label = ctx.plan.township_label
-    target_label = _base_label(ctx, r) if r.kind == "trend" else "目标"  # a trend's line is the baseline's level
+    target_label = ctx.region + _base_label(ctx, r) if r.kind == "trend" else "目标"  # the banner's baseline
     mine = r.actual if highlight else None
     if mine is not None and sum(v is not None for v in values) > CROWDED_BARS:  # too many to name: where it stands
         svg = distribution_chart(values, mine=mine, name=highlight, banner=banner, target=target, unit=r.unit,

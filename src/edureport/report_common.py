@@ -18,7 +18,7 @@ from .commentary import Commentary, load_commentary
 from .htmlkit import Block, Numbering, esc, table
 from .kinds.project import project_table
 from .metrics import IndicatorResult, compute
-from .narrative import counted_day, data_line, date_cn, region_word
+from .narrative import counted_cn, counted_day, data_line, date_cn, region_word
 from .paths import commentary_file, resolve
 from .plan import Plan, load_plan
 from .results_cache import BANNER, place_rows, results_of, shared_table
@@ -67,6 +67,11 @@ class ReportContext:
     def counted(self) -> dt.date:
         """The day the figures count to: the end of the last month whose data count (see status.py)."""
         return counted_day(self.plan, self.as_of)
+
+    @property
+    def when(self) -> str:
+        """How the report's sentences date the figures: "2023年2月28日" (see narrative.counted_cn)."""
+        return counted_cn(self.plan, self.as_of)
 
     @property
     def region(self) -> str:

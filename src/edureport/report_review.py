@@ -6,7 +6,7 @@ from __future__ import annotations
 from .charts import status_chart
 from .htmlkit import Block, cn_number, esc, figure, heading, join, paragraph, table
 from .metrics import status_columns, status_summary
-from .narrative import date_cn, indicator_sentence, summary_sentence, task_paragraph
+from .narrative import indicator_sentence, summary_sentence, task_paragraph
 from .report_blocks import indicator_table, lagging, no_data_note
 from .report_common import ReportContext, cover
 from .status import Status
@@ -49,7 +49,7 @@ def _overall(ctx: ReportContext) -> Block:
     t1 = ctx.numbering.next_table()
     f1 = ctx.numbering.next_figure()
     text = (f"{plan.year}年，对照《{plan.title}》确定的{len(plan.sections)}个方面{len(plan.tasks)}项重点任务，"
-            f"截至{date_cn(ctx.counted)}，{ctx.region}{summary_sentence(counts, '量化指标')}"
+            f"截至{ctx.when}，{ctx.region}{summary_sentence(counts, '量化指标')}"
             f"总体达标率{_rate(counts)}。各部分完成情况见表{t1}和图{f1}。")
     head = ["部分", "任务", "指标", *(k.value for k in shown), "达标率"]
     blocks = [heading(2, "一、总体情况", ctx.numbering, "part-1"), paragraph(text),
@@ -87,7 +87,7 @@ def _problems(ctx: ReportContext) -> Block:
     blocks = [heading(2, "三、存在的问题", ctx.numbering, "part-3")]
     if not items:
         text = "其余量化指标均已达标或进展正常。" if missing else "各项量化指标均已达标或进展正常。"
-        return join([*blocks, paragraph(f"截至{date_cn(ctx.counted)}，{missing.removeprefix('另有')}{text}")])
+        return join([*blocks, paragraph(f"截至{ctx.when}，{missing.removeprefix('另有')}{text}")])
     blocks.append(paragraph(f"对照年度目标，{ctx.region}共有{len(items)}项指标滞后或未达标，主要是："))
     lis = "".join(f"<li>{esc(ctx.plan.task(r.task).title)}。{esc(indicator_sentence(ctx.plan, r))}</li>"
                   for r in items)

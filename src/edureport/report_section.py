@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .htmlkit import Block, cn_number, esc, heading, join, paragraph, table
 from .metrics import status_summary
-from .narrative import date_cn, summary_sentence, task_paragraph
+from .narrative import summary_sentence, task_paragraph
 from .report_blocks import figures_for, indicator_table
 from .report_common import ReportContext, activities_block, closing_note, cover, projects_block
 
@@ -21,7 +21,7 @@ def section_summary(ctx: ReportContext) -> Block:
     tasks = ctx.plan.tasks_in(ctx.section)
     n = ctx.numbering.next_table()
     rows = [[s.value, str(c)] for s, c in counts.items()]
-    text = (f"本部分共{len(tasks)}项重点任务。截至{date_cn(ctx.counted)}，{ctx.region}"
+    text = (f"本部分共{len(tasks)}项重点任务。截至{ctx.when}，{ctx.region}"
             f"{summary_sentence(counts, '量化指标')}各状态指标数见表{n}。")
     return join([heading(2, "一、总体情况"), paragraph(text),
                  table(["状态", "指标数"], rows, number=n, caption="本部分指标状态汇总", cls="summary")])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .htmlkit import Block, esc, heading, join, paragraph, table
 from .metrics import status_columns, status_summary
-from .narrative import date_cn, indicator_sentence, summary_sentence
+from .narrative import indicator_sentence, summary_sentence
 from .report_blocks import figures_for, indicator_table, lagging, no_data_note
 from .report_common import ReportContext, activities_block, closing_note, cover, projects_block
 
@@ -21,7 +21,7 @@ def township_overview(ctx: ReportContext) -> Block:
     rates = ctx.done_rates()
     rank = 1 + sum(rate > rates[ctx.township] for rate in rates.values())
     n = ctx.numbering.next_table()
-    text = (f"截至{date_cn(ctx.counted)}，{ctx.township}适用的{summary_sentence(counts, '量化指标')}"
+    text = (f"截至{ctx.when}，{ctx.township}适用的{summary_sentence(counts, '量化指标')}"
             f"达标率{rates[ctx.township] * 100:.1f}%（{ctx.region}各{ctx.plan.township_label}平均"
             f"{sum(rates.values()) / len(rates) * 100:.1f}%），在{len(rates)}个{ctx.plan.township_label}中"
             f"排第{rank}位。各状态指标数见表{n}。")

@@ -13,23 +13,23 @@ from .base import IndicatorKind, Scope, compare, latest_per_entity, lower_is_bet
 from .wording import Result, compared, margin_text
 
 D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
-_UP = {D: "{place}{name}{actual}，{relation}，已达标。",
-       ON: "{place}{name}{actual}，{relation}，按时间进度应达到{expected}，进展正常。",
-       L: "{place}{name}{actual}，{relation}，按时间进度应达到{expected}，进度滞后。",
-       M: "{place}{name}{actual}，{relation}，未完成年度目标。"}
-_DOWN = {D: "{place}{name}{actual}，{relation}，已达标。",
-         ON: "{place}{name}{actual}，{relation}，完成时限为{due}，进展正常。",  # a running total under its ceiling
-         (ON, "above"): "{place}{name}{actual}，{relation}，按时间进度应不高于{expected}，进展正常。",  # a stock
-         (L, "above"): "{place}{name}{actual}，{relation}，按时间进度应不高于{expected}，进度滞后。",
-         M: "{place}{name}{actual}，{relation}，未完成年度目标。"}
-_OVER_EXACT = {L: "{place}{name}{actual}，{relation}，进度滞后。", M: "{place}{name}{actual}，{relation}，未完成年度目标。"}
+_UP = {D: "{place}{name}{actual}{note}，{relation}，已达标。",
+       ON: "{place}{name}{actual}{note}，{relation}，按时间进度应达到{expected}，进展正常。",
+       L: "{place}{name}{actual}{note}，{relation}，按时间进度应达到{expected}，进度滞后。",
+       M: "{place}{name}{actual}{note}，{relation}，未完成年度目标。"}
+_DOWN = {D: "{place}{name}{actual}{note}，{relation}，已达标。",
+         ON: "{place}{name}{actual}{note}，{relation}，完成时限为{due}，进展正常。",  # a running total under its ceiling
+         (ON, "above"): "{place}{name}{actual}{note}，{relation}，按时间进度应不高于{expected}，进展正常。",  # a stock
+         L: "{place}{name}{actual}{note}，{relation}，按时间进度应不高于{expected}，进度滞后。",  # a stock
+         M: "{place}{name}{actual}{note}，{relation}，未完成年度目标。"}
+_OVER_EXACT = {L: "{place}{name}{actual}{note}，{relation}，进度滞后。", M: "{place}{name}{actual}{note}，{relation}，未完成年度目标。"}
 
 # The sentence per (comparison, status[, side]): see kinds/wording.py for {relation}.
 SENTENCES: dict[tuple, str] = {
     **{(op, s): t for op in (">=", ">", "==") for s, t in _UP.items()},
     **{("==", s, "above"): t for s, t in _OVER_EXACT.items()},
     **{(op, *(k if isinstance(k, tuple) else (k,))): t for op in ("<=", "<") for k, t in _DOWN.items()},
-    **{(">", M, "equal"): "{place}{name}{actual}，{relation}，未完成年度目标。"},  # no "差0"
+    **{(op, M, "equal"): "{place}{name}{actual}{note}，{relation}，未完成年度目标。" for op in (">", "<")},
 }
 
 
@@ -64,6 +64,8 @@ class CountKind(IndicatorKind):
         if ind.period_from is not None:
             obs = obs[obs["period"] >= ind.period_from.strftime("%Y-%m")]
         cumulative = ind.over_time == "cumulative"
+        if ind.comparison == "==" and ind.aggregate == "sum" and scope.level != "banner":
+            return None  # an exact county total says nothing about one township's or school's share
         # Only a total to reach is shared among places (24 inspections → 4 per township); a ceiling, an
         # exact target and a per-unit target (min/max) are the same at every level.
         shared = ind.aggregate == "sum" and ind.comparison in (">=", ">")
@@ -74,6 +76,11 @@ class CountKind(IndicatorKind):
         actual = self.total(obs, scope)
         met = compare(actual, ind.comparison, target)
         detail = "" if not obs.empty else "暂无上报数据（按0计）"
+        silent = len(set(scope.applicable) - set(obs["entity"])) if not cumulative else 0
+        if silent:
+            detail = f"{len(scope.applicable)}个单位中{silent}个未报送"
+            # under a ceiling is only known when every unit has reported its stock
+            met = met and not lower_is_better(ind.comparison)
         first = obs["period"].min() if not obs.empty else None
         if lower_is_better(ind.comparison):
             if cumulative:
@@ -83,7 +90,8 @@ class CountKind(IndicatorKind):
             # A stock to bring down: a straight line from its first counted level to the ceiling.
             start = self.total(obs[obs["period"] == first], scope)
             expected = straight_line(start, target, month_end(first), ind.due, scope.as_of)
-            return Outcome(actual=actual, target=target, met=met, on_track=actual <= expected + 1e-9,
+            on_track = met if scope.elapsed >= 1 else actual <= expected + 1e-9  # on the due date: met or not
+            return Outcome(actual=actual, target=target, met=met, on_track=on_track,
                            expected=expected, progress=None, detail=detail)
         if ind.comparison == "==" and actual > target + 1e-9:
             # Above an exact target: a running total cannot come down again, a stock can.

@@ -103,12 +103,14 @@ class ProjectKind(IndicatorKind):
         met = compare(float(reached), ">=", target)
         verb = {"在建": "开工", "竣工": "竣工", "投用": "投用"}[ind.target_stage]
         detail = f"{len(scope.project_ids)}个项目中{reached}个已{verb}" + (f"，{late}个逾期" if late else "")
-        if reached < len(scope.project_ids) and ind.target_stage != "在建":
-            detail += f"，平均建设进度{sum(progress) / len(progress) * 100:.0f}%"
+        if reached < len(scope.project_ids) and ind.target_stage != "在建":  # one unfinished: at most 99%
+            detail += f"，平均建设进度{min(99, round(sum(progress) / len(progress) * 100))}%"
+        if scope.project_status.empty and not late:  # nothing reported and nothing overdue yet
+            return Outcome(actual=None, target=target, has_data=False, detail="暂无项目进度数据")
         # The headline answers the target's question: how many projects reached the stage, of the target.
+        # A project past its planned date is overdue whether or not anyone reported on it.
         return Outcome(actual=float(reached), target=target, met=met, on_track=late == 0,
-                       progress=reached / target if target > 0 else float(met),
-                       has_data=not scope.project_status.empty, detail=detail)
+                       progress=reached / target if target > 0 else float(met), detail=detail)
 
     def sentence(self, r: Result, place: str) -> str:
         if r.status is Status.NO_DATA:

@@ -25,7 +25,8 @@ _DOWN = {D: "{place}{name}{actual}（{detail}），{relation}，已达标。",
 SENTENCES: dict[tuple, str] = {
     **{(op, s): t for op in (">=", ">", "==") for s, t in _UP.items()},
     **{(op, s): t for op in ("<=", "<") for s, t in _DOWN.items()},
-    **{("==", s, "above"): "{place}{name}{actual}（{detail}），{relation}，{verdict}。" for s in (ON, L, M)},
+    # an exact target: where the figure stands and the verdict (a line towards it can come from either side)
+    **{("==", s): "{place}{name}{actual}（{detail}），{relation}，{verdict}。" for s in (ON, L, M)},
     **{(op, M, "equal"): "{place}{name}{actual}（{detail}），{relation}，未完成年度目标。"  # no "差0"
        for op in (">", "<")},
 }
@@ -80,6 +81,8 @@ class RatioKind(IndicatorKind):
         met = compare(actual, ind.comparison, target)
         low = lower_is_better(ind.comparison)
         on_track = actual <= expected + 1e-9 if low else actual >= expected - 1e-9
+        if scope.elapsed >= 1:  # on the due date the line is the target: "＞40%" at 40% is not on it
+            on_track = met
         progress = None if low else (actual / target if target > 0 else float(met))
         if ind.comparison == "==" and actual > target + 1e-9:
             # Over an exact target: on track only while coming down to it from above

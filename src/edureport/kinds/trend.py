@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..figures import fmt_gap, fmt_num, fmt_vs
+from ..figures import fmt_gap, fmt_num, fmt_vs, shown_vs
 from ..plan import Indicator
 from ..status import Outcome, Status
 from . import register
@@ -50,13 +50,17 @@ class TrendKind(IndicatorKind):
         baseline = ratio_of(base)[0] if not base.empty else None
         current = ratio_of(now)[0] if not now.empty else None
         if current is None or baseline is None:
-            missing = "本年数据" if current is None else f"{scope.indicator.baseline_year}年基期数据"
-            return Outcome(actual=current, target=baseline, baseline=baseline, has_data=False,
-                           detail=f"缺少{missing}")
+            year = scope.indicator.baseline_year
+            if not scope.obs.empty and not scope.baselines.empty:
+                why = f"本年与{year}年没有共同报送的单位，无法比较"
+            else:
+                why = "缺少本年数据" if scope.obs.empty else f"缺少{year}年基期数据"
+            return Outcome(actual=None, target=None, baseline=None, has_data=False, detail=why)
         met = compare(current, scope.indicator.comparison, baseline)
         note = f"；只比较两年都有数据的单位，另有{left_out}个单位未计入" if left_out else ""
+        shown = baseline_text(baseline, current, scope.indicator.unit)
         return Outcome(actual=current, target=baseline, baseline=baseline, met=met, on_track=met,
-                       progress=None, detail=f"{scope.indicator.baseline_year}年{fmt_num(baseline, '%')}{note}")
+                       progress=None, detail=f"{scope.indicator.baseline_year}年{shown}{note}")
 
     def progress_text(self, r: Result) -> str:
         """The change against the baseline year instead of a 0%-or-100% bar."""
@@ -72,9 +76,24 @@ class TrendKind(IndicatorKind):
                                                           target_short=r.target_text.split("（")[0], **f)
 
     def printed_target(self, r: Result) -> str:
-        """The baseline year's level, printed on its side of this year's figure (12.26% against 12.34%
-        is 12.3% and 12.34%, never 12.3% twice)."""
-        return fmt_vs(r.baseline, r.actual, unit=r.unit) if r.actual is not None else fmt_num(r.baseline, r.unit)
+        return baseline_text(r.baseline, r.actual, r.unit)
+
+
+def baseline_text(baseline: float | None, actual: float | None, unit: str) -> str:
+    """The baseline year's level, printed with as many decimals as it and this year's figure need to
+    differ (12.26% and 12.34%, never 12.3% twice): the change between the printed figures then adds up."""
+    if baseline is None or actual is None:
+        return fmt_num(baseline, unit)
+    return fmt_vs(baseline, actual, unit=unit, decimals=_decimals(baseline, actual, unit))
+
+
+def _decimals(baseline: float, actual: float, unit: str) -> int:
+    """The fewest decimals (at least the usual) at which the two printed figures stand as the true ones do."""
+    start = max(shown_vs(baseline, actual, unit=unit)[1], shown_vs(actual, baseline, unit=unit)[1])
+    for d in range(start, 13):
+        if side(round(actual, d), round(baseline, d)) == side(actual, baseline):
+            return d
+    return 12
 
 
 def _move(r: Result) -> str:
@@ -82,7 +101,8 @@ def _move(r: Result) -> str:
     if where == "equal":
         return "持平"
     # the true change, never printed as 0 (fmt_gap): 0.04 is "上升0.04个百分点", not "上升0.0个百分点"
-    return f"{'上升' if where == 'above' else '下降'}{fmt_gap(r.actual - r.baseline, r.unit)}"  # type: ignore[operator]
+    d = _decimals(r.baseline, r.actual, r.unit)  # type: ignore[arg-type]
+    return f"{'上升' if where == 'above' else '下降'}{fmt_gap(r.actual - r.baseline, r.unit, d)}"  # type: ignore[operator]
 
 
 register(TrendKind())

@@ -69,7 +69,8 @@ def fields(r: Result, place: str, kind: IndicatorKind) -> dict[str, str]:
     out = {"place": place, "where": "" if r.level == "banner" else place, "name": r.name,
            "verdict": VERDICT[r.status], "detail": r.detail, "due": f"{r.due.month}月{r.due.day}日",
            "target_text": r.target_text, "target": kind.printed_target(r), "actual": kind.actual_text(r),
-           "expected": "", "gap": "", "pct": ""}
+           "expected": "", "gap": "", "pct": "",
+           "note": f"（{r.detail}）" if r.detail.endswith("未报送") else ""}  # units missing from a stock
     if r.actual is not None and r.target is not None:
         out["gap"] = fmt_gap(r.target - r.actual, r.unit)
         shown = printed_value(out["actual"])
