@@ -260,6 +260,7 @@ def test_progress_cell_and_bar(kind, op, status, args, cell, bar_width) -> None:
         (1999.6, 2000, "人", "1,999.6人"),
         (1999.96, 2000, "人", "1,999.96人"),
         (40, 40, "%", "40%"),
+        (43.2098765432, 43.2098765432 + 1e-12, "%", "43.2%"),  # equal within 1e-9: as usual, not 43.209876543%
         (None, 40, "%", "—"),
     ],
 )

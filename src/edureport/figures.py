@@ -71,7 +71,8 @@ def shown_vs(x: float, *refs: float | None, unit: str = "", decimals: int = 0) -
     figure), and its number of decimals: the usual rounding, with more decimals until the printed value
     lies on the same side of every reference as ``x`` itself (equal only when ``x`` is equal). A figure
     that is not whole gets at least ``decimals`` (those of its printed target: 92.24% against 92.25%)."""
-    marks = [r for r in refs if r is not None and not math.isnan(r)]
+    # a reference the figure equals (within 1e-9) needs nothing: it prints as usual, like the reference
+    marks = [r for r in refs if r is not None and not math.isnan(r) and abs(x - r) > TOLERANCE]
     if unit == "%":  # 99.99% is not "100.0%" (everyone), 0.004% is not "0.0%" (no one)
         marks += [0.0, 100.0]
     usual = _usual_decimals(x, unit)
