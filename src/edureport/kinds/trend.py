@@ -55,7 +55,8 @@ class TrendKind(IndicatorKind):
                 why = f"本年与{year}年没有共同报送的单位，无法比较"
             else:
                 why = "缺少本年数据" if scope.obs.empty else f"缺少{year}年基期数据"
-            return Outcome(actual=None, target=None, baseline=None, has_data=False, detail=why)
+            whole = ratio_of(scope.baselines)[0] if not scope.baselines.empty else None  # shown beside the target
+            return Outcome(actual=None, target=whole, baseline=whole, has_data=False, detail=why)
         met = compare(current, scope.indicator.comparison, baseline)
         note = f"；只比较两年都有数据的单位，另有{left_out}个单位未计入" if left_out else ""
         shown = baseline_text(baseline, current, scope.indicator.unit)
