@@ -159,6 +159,8 @@ CASES = [
     ("trend", "<baseline", D, dict(actual=12.1, target=12.5, baseline=12.5), ["12.1%", "比上年（12.5%）下降0.4个百分点"], ["上升", "持平"]),
     ("trend", "<baseline", L, dict(actual=12.54, target=12.5, baseline=12.5), ["上升0.04个百分点"], ["下降", "0.0个"]),
     ("trend", "<baseline", M, dict(actual=12.5, target=12.5, baseline=12.5), ["持平"], ["下降", "上升"]),
+    ("trend", "<baseline", L, dict(actual=43.2098765432, target=43.2098765432 + 1e-12, baseline=43.2098765432 + 1e-12),
+     ["43.2%，比上年（43.2%）持平"], ["43.21"]),  # equal figures print alike
     ("trend", ">baseline", D, dict(actual=60, target=55, baseline=55), ["上升5个百分点"], ["下降"]),
     ("trend", ">baseline", L, dict(actual=54.96, target=55, baseline=55), ["54.96%", "下降0.04个百分点"], ["55.0%", "上升"]),
     ("trend", ">baseline", M, dict(actual=50, target=55, baseline=55), ["下降5个百分点"], ["上升"]),

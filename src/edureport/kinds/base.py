@@ -121,6 +121,8 @@ class IndicatorKind:
     def actual_text(self, r: Result) -> str:
         """The figure in the 实际 column: never rounded onto or across the target, true or printed."""
         target = self.printed_target(r)
+        if r.actual is not None and r.target is not None and abs(r.actual - r.target) <= 1e-9:
+            return target  # equal to its target: printed exactly as the target is
         return fmt_vs(r.actual, r.target, printed_value(target), unit=r.unit, decimals=decimals_of(target))
 
     def progress_text(self, r: Result) -> str:
