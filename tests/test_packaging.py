@@ -53,14 +53,32 @@ def test_outputs_folder_is_ignored_but_kept() -> None:
 
 @pytest.mark.parametrize("command", sorted(cli.commands))
 def test_every_command_has_help(command: str) -> None:
+    """In Chinese, Click's own words included (cli_zh)."""
     result = run(command, "--help")
     assert result.exit_code == 0
-    assert "Usage:" in result.output and len(result.output.splitlines()) > 3
+    assert "用法：" in result.output and "显示本帮助并退出" in result.output and len(result.output.splitlines()) > 3
+    for english in ("Usage:", "Show this message", "Options:"):
+        assert english not in result.output
 
 
-def test_unknown_option_is_usage_error() -> None:
-    result = run("validate", "--nope")
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["validate", "--nope"], ["错误：没有此选项：--nope", "用法："]),
+        (["status", "--as-of"], ["错误：选项 --as-of 需要一个值"]),
+        (["build", "-j", "0"], ["的值无效", "不在允许的范围"]),
+        (["statu"], ["没有此命令：statu", "您是不是要用"]),
+        (["build", "--executor", "ray"], ["的值无效", "不是以下之一"]),
+        (["template"], ["缺少参数"]),
+    ],
+)
+def test_usage_errors_are_chinese(args: list[str], words: list[str]) -> None:
+    result = run(*args)
     assert result.exit_code == 2
+    for word in words:
+        assert word in result.output, result.output
+    for english in ("Error:", "Usage:", "No such", "Missing", "requires an argument", "is not"):
+        assert english not in result.output, result.output
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "src" / "edureport").rglob("*.py")), ids=lambda p: p.name)

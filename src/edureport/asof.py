@@ -10,14 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from .errors import EdureportError
+from .errors import (
+    AsOfError,
+    )
 
 _DAY = re.compile(r"^\s*(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*(?:-|/|\.|月)\s*(\d{1,2})\s*日?\s*$")
 EXAMPLES = "YYYY-MM-DD、YYYY/M/D 或 YYYY年M月D日（如 {y}-06-30、{y}/6/30 或 {y}年6月30日）"
-
-
-class AsOfError(EdureportError):
-    """An as-of date that cannot be read, or that lies outside the plan year."""
 
 
 def parse_day(text: str | dt.date, year: int | None = None) -> dt.date:

@@ -16,27 +16,23 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .errors import EdureportError, LockedError, ProblemsError
-from .paths import default_plan_file, demo_data_dir, demo_reference_file
+from . import __version__, cli_zh
+from .cli_common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    allow_outside_year_option,
+    as_of_option,
+    data_option,
+    fail,
+    load_plan_option,
+    plan_option,
+)
+from .errors import EdureportError
+from .paths import demo_data_dir, demo_reference_file
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED = 0, 1, 2, 3
+cli_zh.install()  # Click's own usage and error messages in Chinese
 
-# No dir_okay/exists checks on paths: click's messages are English; the library's are Chinese and located.
-plan_option = click.option("--plan", "plan_file", type=click.Path(path_type=Path, readable=False),
-                           default=None, help="工作要点文件（YAML），默认 params/ 中最新的 plan-*.yaml")
-
-
-def _plan(plan_file: Path | None):
-    from .plan import load_plan
-
-    return load_plan(plan_file or default_plan_file())
-
-
-def _fail(exc: EdureportError, limit: int | None) -> None:
-    text = exc.render(limit) if isinstance(exc, ProblemsError) else f"错误：{exc}"
-    click.echo(text, err=True)
-    sys.exit(EXIT_LOCKED if isinstance(exc, LockedError) else EXIT_BAD_INPUT)
+_plan, _fail = load_plan_option, fail
 
 
 class _Warnings(logging.Handler):
@@ -129,11 +125,10 @@ def plan_cmd(plan_file: Path | None) -> None:
 
 
 @cli.command("status")
-@click.option("--data", "data_dir", type=click.Path(path_type=Path, readable=False), default=None,
-              help="数据文件夹，默认 data/demo")
+@data_option()
 @plan_option
-@click.option("--as-of", default="", help="截至日期，写作 YYYY-MM-DD、YYYY/M/D 或 YYYY年M月D日；默认工作要点年度末")
-@click.option("--allow-outside-year", is_flag=True, help="允许截至日期不在工作要点年度内")
+@as_of_option
+@allow_outside_year_option
 @click.option("--township", default=None, help="只看一个苏木镇")
 @click.option("--school", default=None, help="只看一所学校（学校代码）")
 def status_cmd(data_dir: Path | None, plan_file: Path | None, as_of: str, allow_outside_year: bool,
@@ -191,3 +186,8 @@ from .cli_intake import import_cmd, template_cmd  # noqa: E402
 cli.add_command(build_cmd)
 cli.add_command(template_cmd)
 cli.add_command(import_cmd)
+
+# The usage line's placeholders in Chinese too ("用法： edureport build [选项]").
+cli.options_metavar, cli.subcommand_metavar = "[选项]", "命令 [参数]..."
+for _command in cli.commands.values():
+    _command.options_metavar = "[选项]"

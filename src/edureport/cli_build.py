@@ -14,6 +14,15 @@ from pathlib import Path
 
 import click
 
+from .cli_common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    allow_outside_year_option,
+    as_of_option,
+    data_option,
+    plan_option,
+)
+from .cli_common import fail as _fail
 from .errors import EdureportError
 from .execute import JobResult
 from .reports import Job
@@ -102,14 +111,12 @@ def _in_use(log: Path) -> bool:
 
 
 @click.command("build")
-@click.option("--plan", "plan_file", type=click.Path(path_type=Path, readable=False), default=None,
-              help="工作要点文件（YAML），默认 params/ 中最新的 plan-*.yaml")
-@click.option("--data", "data_dir", type=click.Path(path_type=Path, readable=False), default=None,
-              help="数据文件夹，默认 data/demo")
+@plan_option
+@data_option()
 @click.option("--commentary", type=click.Path(path_type=Path, readable=False), default=None,
               help="补充说明文件（YAML），默认 params/commentary-<年度>.yaml")
-@click.option("--as-of", default="", help="截至日期，写作 YYYY-MM-DD、YYYY/M/D 或 YYYY年M月D日；默认工作要点年度末")
-@click.option("--allow-outside-year", is_flag=True, help="允许截至日期不在工作要点年度内（年度之后：全部为最终结论）")
+@as_of_option
+@allow_outside_year_option
 @click.option("--only", multiple=True, help="只生成部分报告，可重复：section:2、township:<名称>、review")
 @click.option("--formats", default="html,pdf", show_default=True, help="输出格式：html、pdf 或两者")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None, help="并行进程数，默认为 CPU 核数")
@@ -126,7 +133,6 @@ def build_cmd(plan_file, data_dir, commentary, as_of, allow_outside_year, only, 
               wait_for_lock, quiet, keep_logs, out) -> None:
     """生成报告（默认全部：各部分、各苏木镇、年度工作总结）：并行、增量、可中断恢复。"""
     from .build import build
-    from .cli import EXIT_FAILED, EXIT_OK, _fail
     from .paths import outputs_dir
 
     wanted = tuple(f.strip() for f in formats.split(",") if f.strip())

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import click
 
+from .cli_common import data_option, plan_option
+from .cli_common import fail as _fail
+from .cli_common import load_plan_option as _plan
 from .errors import EdureportError
 from .tables import TABLES
 
@@ -16,13 +19,10 @@ from .tables import TABLES
 @click.argument("out", type=click.Path(path_type=Path, readable=False))
 @click.option("--township", required=True, help="苏木镇名称")
 @click.option("--period", required=True, help="报送月份 YYYY-MM")
-@click.option("--plan", "plan_file", type=click.Path(path_type=Path, readable=False), default=None,
-              help="工作要点文件，默认 params/ 中最新的 plan-*.yaml")
-@click.option("--data", "data_dir", type=click.Path(path_type=Path, readable=False), default=None,
-              help="数据文件夹（取学校名录），默认 data/demo")
+@plan_option
+@data_option("数据文件夹（取学校名录），默认 data/demo")
 def template_cmd(out: Path, township: str, period: str, plan_file: Path | None, data_dir: Path | None) -> None:
     """生成一个苏木镇一个月的 Excel 填报表 OUT（.xlsx）。"""
-    from .cli import _fail, _plan
     from .intake_template import build_template
     from .paths import demo_data_dir
     from .store import load_data
@@ -43,10 +43,8 @@ def template_cmd(out: Path, township: str, period: str, plan_file: Path | None, 
 
 @click.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
-@click.option("--data", "data_dir", type=click.Path(path_type=Path, readable=False), default=None,
-              help="要合并到的数据文件夹，默认 data/demo")
-@click.option("--plan", "plan_file", type=click.Path(path_type=Path, readable=False), default=None,
-              help="工作要点文件，默认 params/ 中最新的 plan-*.yaml")
+@data_option("要合并到的数据文件夹，默认 data/demo")
+@plan_option
 @click.option("--township", default="", help="只接受这个苏木镇的填报表")
 @click.option("--period", default="", help="只接受这个月份（YYYY-MM）的填报表")
 @click.option("--dry-run", is_flag=True, help="只显示将新增、替换、删除哪些行，不写入（不修改任何文件）")
@@ -58,7 +56,6 @@ def import_cmd(files: tuple[Path, ...], data_dir: Path | None, plan_file: Path |
     """把填好的填报表（或按数据格式整理的 CSV/XLSX 表）校验后合并到数据文件夹：有任何错误则什么都不写。
 
     同一数据文件夹同时只进行一个导入，其他导入排队；导入被中途打断（包括断电、kill -9）时，数据保持导入前或导入后的完整状态。"""
-    from .cli import _fail, _plan
     from .datafolder import WAIT_SECONDS
     from .intake_import import import_files
     from .paths import demo_data_dir

@@ -13,7 +13,11 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import PlanError, Problem
+from .errors import (
+    CommentaryError,
+    PlanError,
+    Problem,
+)
 from .plan import Plan
 from .plan_fields import LONG_TEXT, check_text
 from .plan_yaml import YamlDocument, read_yaml, shown_value
@@ -29,12 +33,6 @@ class Commentary:
 
     def for_task(self, task_id: int) -> str:
         return self.tasks.get(task_id, "")
-
-
-class CommentaryError(PlanError):
-    """The commentary file is malformed or refers to tasks the plan does not have."""
-
-    title = "补充说明文件有误"
 
 
 def load_commentary(path: str | Path | None, plan: Plan) -> Commentary:

@@ -21,17 +21,15 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .errors import LockedError
+from .errors import (
+    FolderBusyError,
+    )
 from .journal import DataFolderError, pending, read_state, recover
 from .paths import why
 
 FALLBACK_LOCK = ".edureport.lock"  # only where a folder cannot be locked itself (some network file systems)
 WAIT_SECONDS = 600.0  # how long a reader or an import queues behind another import before giving up
 POLL_SECONDS = 0.1
-
-
-class FolderBusyError(LockedError):
-    """Another import holds the data folder (or left an unfinished one that cannot be completed here)."""
 
 
 # Locks this process holds: (device, inode) of the folder → [fd, exclusive, depth].

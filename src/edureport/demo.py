@@ -20,16 +20,14 @@ import yaml
 
 from .demo_events import activity_rows, project_rows
 from .demo_values import indicator_rows
-from .errors import EdureportError
+from .errors import (
+    DemoDataError,
+    )
 from .plan import Plan
 from .tables import TABLES
 
 STUDENTS = {"幼儿园": (120, 420), "小学": (300, 1600), "初中": (400, 1300), "九年一贯制": (250, 900),
             "高中": (1800, 3200), "中职": (700, 1500)}
-
-
-class DemoDataError(EdureportError):
-    """The demo data cannot be generated with these options."""
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 # How much of a file's own text a message shows. A value or header comes from the file and can be a
 # 50 MB cell; a message can quote one. Past these lengths the text is cut and its length given, so a
@@ -83,6 +84,9 @@ class ProblemsError(EdureportError):
         self.problems: list[Problem] = sorted(problems, key=_problem_sort_key)
         super().__init__(self.render())
 
+    def __reduce__(self):
+        return (type(self), (self.problems,))
+
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.is_error]
@@ -119,6 +123,9 @@ class UnknownKindError(EdureportError, KeyError):
         self.registry, self.key, self.known = registry, key, sorted(known)
         super().__init__(f"未知的{registry}“{key}”，可用：{'、'.join(self.known)}")
 
+    def __reduce__(self):
+        return (type(self), (self.registry, self.key, self.known))
+
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
 
@@ -128,6 +135,84 @@ class UnknownEntityError(EdureportError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class MergeError(EdureportError):
+    """A data file that import cannot merge into safely (an Excel table, an unreadable structure)."""
+
+
+class BuildLockedError(LockedError):
+    """Another build is using the same output folder."""
+
+
+class OutsideOutputError(EdureportError):
+    """A report file name that is not a plain file name inside the output folder."""
+
+
+class OutputError(EdureportError):
+    """An output file or folder cannot be written: read-only, full, or the wrong kind of file in its place."""
+
+
+class TemplateError(EdureportError):
+    """The template cannot be made for these options (unknown township, period outside the plan year)."""
+
+
+class RenderError(EdureportError):
+    """HTML or PDF could not be produced from an executed notebook."""
+
+
+class FontMissingError(EdureportError):
+    """The CJK font files are not installed (the mplfonts package is missing)."""
+
+
+class ParameterError(EdureportError):
+    """A parameter the notebook does not declare, or of the wrong type."""
+
+
+class ReportFailedError(EdureportError):
+    """The notebook raised an error; the executed notebook was saved for inspection."""
+
+    def __init__(self, job: Any, message: str, notebook: Any = None):
+        """``job``: the reports.Job that failed; ``notebook``: the executed notebook's path, if saved."""
+        self.job, self.message, self.notebook = job, message, notebook
+        super().__init__(f"{job.title}：{message}")
+
+    def __reduce__(self):  # it crosses process and Dask boundaries
+        return (type(self), (self.job, self.message, self.notebook))
+
+
+class DemoDataError(EdureportError):
+    """The demo data cannot be generated with these options."""
+
+
+class FolderBusyError(LockedError):
+    """Another import holds the data folder (or left an unfinished one that cannot be completed here)."""
+
+
+class AsOfError(EdureportError):
+    """An as-of date that cannot be read, or that lies outside the plan year."""
+
+
+class UnknownReportError(EdureportError):
+    """``--only`` named a report that the plan and data do not have."""
+
+
+class ReportNameError(EdureportError):
+    """Two unit names would give the same report file name (only if their hashes collide)."""
+
+
+class CommentaryError(PlanError):
+    """The commentary file is malformed or refers to tasks the plan does not have."""
+
+    title = "补充说明文件有误"
+
+
+class SnapshotGoneError(EdureportError):
+    """The data a build started from are no longer cached, and the data folder has changed since."""
+
+
+class DataFolderError(EdureportError):
+    """The data folder cannot be written, or is in a state edureport will not guess about (a damaged journal)."""
 
 
 def _problem_sort_key(p: Problem) -> tuple:

@@ -13,25 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import EdureportError
+from .errors import EdureportError, ParameterError, ReportFailedError  # noqa: F401  (defined with every other error)
 from .paths import project_root, report_files, write_atomic
 from .render import html_to_pdf, notebook_to_html
 from .reports import Job
 from .workers import kernel_manager_class
 
 TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
-
-
-class ParameterError(EdureportError):
-    """A parameter the notebook does not declare, or of the wrong type."""
-
-
-class ReportFailedError(EdureportError):
-    """The notebook raised an error; the executed notebook was saved for inspection."""
-
-    def __init__(self, job: Job, message: str, notebook: Path | None):
-        self.job, self.notebook = job, notebook
-        super().__init__(f"{job.title}：{message}")
 
 
 @dataclass

@@ -16,7 +16,9 @@ import io
 from pathlib import Path
 
 from . import cachefile
-from .errors import EdureportError
+from .errors import (
+    FontMissingError,
+)
 from .paths import cache_dir
 
 FACES = {  # CSS family name → file shipped by mplfonts
@@ -25,10 +27,6 @@ FACES = {  # CSS family name → file shipped by mplfonts
 }
 SERIF, SANS = "Noto Serif CJK SC", "Noto Sans CJK SC"
 SUBSET_FORMAT = 4  # bump when subsetting options change (4: verified cache envelopes)
-
-
-class FontMissingError(EdureportError):
-    """The CJK font files are not installed (the mplfonts package is missing)."""
 
 
 @functools.cache

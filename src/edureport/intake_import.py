@@ -37,7 +37,11 @@ import pandas as pd
 from . import datafolder, journal
 from .csv_scan import ENCODINGS
 from .csvsafe import neutralise, restore
-from .errors import DataValidationError, EdureportError, Problem
+from .errors import (
+    DataValidationError,
+    MergeError,
+    Problem,
+)
 from .intake_read import CHECKS, FORM_TABLES, Submission, read_submission
 from .normalize import plain_text
 from .plan import Plan
@@ -51,10 +55,6 @@ LOG_HEADER = ["时间", "文件", "SHA256", "表", "苏木镇", "期间", "新�
 KEYS = {"observations": ("period", "indicator_id", "school_id", "township"), "projects": ("period", "project_id"),
         "activities": ("date", "task", "title", "township", "school_id")}
 _LINE = re.compile(r"[^\n]*\n|[^\n]+")  # lines end at "\n" only, as for csv and pandas (not at U+2028)
-
-
-class MergeError(EdureportError):
-    """A data file that import cannot merge into safely (an Excel table, an unreadable structure)."""
 
 
 @dataclass

@@ -16,7 +16,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .entities import applicable
-from .errors import EdureportError, for_display
+from .errors import (
+    TemplateError,
+    for_display,
+)
 from .normalize import NAME_INVISIBLE
 from .plan import PROJECT_STAGES, Plan
 from .store import DataSet
@@ -29,10 +32,6 @@ EXTRA_ROWS = 20
 HEAD = PatternFill("solid", fgColor="DDE6F0")
 GREY = PatternFill("solid", fgColor="EEEEEE")
 OPEN = Protection(locked=False)
-
-
-class TemplateError(EdureportError):
-    """The template cannot be made for these options (unknown township, period outside the plan year)."""
 
 
 def _header(ws, labels: list[str], widths: list[int]) -> None:

@@ -31,21 +31,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import EdureportError
+from .errors import (
+    DataFolderError,
+    )
 from .paths import file_sha256, why
 
 JOURNAL = ".edureport-journal.json"
 TEMP_SUFFIX = ".edureport-new"
 
 
-class DataFolderError(EdureportError):
-    """The data folder cannot be written, or is in a state edureport will not guess about (a damaged journal)."""
-
-
 def pending(folder: Path) -> bool:
     """Whether an import was interrupted in this folder (its journal is still there)."""
     return (folder / JOURNAL).exists() or (folder / f"{JOURNAL}.tmp").exists()
-
 
 
 def kill_point(step: str) -> None:

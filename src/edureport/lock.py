@@ -11,12 +11,9 @@ import json
 import os
 from pathlib import Path
 
-from .errors import LockedError
-
-
-class BuildLockedError(LockedError):
-    """Another build is using the same output folder."""
-
+from .errors import (
+    BuildLockedError,
+    )
 
 LOCK_FILE = ".edureport-build.lock"
 

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import EdureportError
+from .errors import EdureportError, OutputError, OutsideOutputError  # noqa: F401  (defined with every other error)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -80,10 +80,6 @@ def report_dir(out: str | Path, year: int, as_of: str) -> Path:
     return Path(out) / str(year) / as_of
 
 
-class OutsideOutputError(EdureportError):
-    """A report file name that is not a plain file name inside the output folder."""
-
-
 def report_files(out: str | Path, year: int, as_of: str, stem: str) -> dict[str, Path]:
     """The HTML, PDF and executed notebook of one report. ``stem`` must be one plain file name (see
     ``reports.name_stem``) and every path must stay inside ``out``; otherwise ``OutsideOutputError``.
@@ -130,10 +126,6 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-class OutputError(EdureportError):
-    """An output file or folder cannot be written: read-only, full, or the wrong kind of file in its place."""
 
 
 _WHY = {errno.ENOSPC: "磁盘已满", errno.EDQUOT: "超出磁盘配额", errno.EROFS: "文件系统只读", errno.EACCES: "没有权限",

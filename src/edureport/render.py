@@ -12,7 +12,9 @@ from pathlib import Path
 
 import nbformat
 
-from .errors import EdureportError
+from .errors import (
+    RenderError,
+)
 from .fonts import font_face_css
 from .htmlkit import CHART_OPEN
 from .paths import PACKAGE_DIR
@@ -22,10 +24,6 @@ FONT_MARK, CSS_MARK = "/*EDUREPORT-FONTS*/", "/*EDUREPORT-CSS*/"
 _TAG = re.compile(r"<[^>]+>")
 _CHART = re.compile(re.escape(CHART_OPEN) + r'([^"]*)"(.*?</svg>)', re.S)
 SVG_NS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
-
-
-class RenderError(EdureportError):
-    """HTML or PDF could not be produced from an executed notebook."""
 
 
 def stylesheet() -> str:

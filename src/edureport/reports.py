@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import EdureportError, UnknownKindError
+from .errors import EdureportError, ReportNameError, UnknownKindError, UnknownReportError  # noqa: F401  (defined with every other error)
 from .plan import Plan
 
 
@@ -40,14 +40,6 @@ class ReportKind:
 
 
 REPORT_KINDS: dict[str, ReportKind] = {}
-
-
-class UnknownReportError(EdureportError):
-    """``--only`` named a report that the plan and data do not have."""
-
-
-class ReportNameError(EdureportError):
-    """Two unit names would give the same report file name (only if their hashes collide)."""
 
 
 # The part of a file name taken from a unit name, in UTF-8 bytes. File systems allow 255 bytes per name;

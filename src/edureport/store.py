@@ -26,7 +26,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__, cachefile, datafolder
-from .errors import DataValidationError, EdureportError, Problem
+from .errors import (
+    DataValidationError,
+    Problem,
+    SnapshotGoneError,
+)
 from .paths import cache_dir, file_sha256, why
 from .plan import Plan
 from .tables import TABLES
@@ -133,10 +137,6 @@ def file_digest(path: Path, *, remember: bool = True) -> str:
         with contextlib.suppress(OSError):  # an unwritable cache only costs the hashing next time
             cachefile.write(memo, key + b"\n" + digest.encode("ascii"))
     return digest
-
-
-class SnapshotGoneError(EdureportError):
-    """The data a build started from are no longer cached, and the data folder has changed since."""
 
 
 def missing_folder(data_dir: Path) -> DataValidationError:
