@@ -10,9 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from .errors import (
-    AsOfError,
-    )
+from .errors import AsOfError
 
 _DAY = re.compile(r"^\s*(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*(?:-|/|\.|月)\s*(\d{1,2})\s*日?\s*$")
 EXAMPLES = "YYYY-MM-DD、YYYY/M/D 或 YYYY年M月D日（如 {y}-06-30、{y}/6/30 或 {y}年6月30日）"

@@ -13,11 +13,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import (
-    CommentaryError,
-    PlanError,
-    Problem,
-)
+from .errors import CommentaryError, PlanError, Problem
 from .plan import Plan
 from .plan_fields import LONG_TEXT, check_text
 from .plan_yaml import YamlDocument, read_yaml, shown_value

@@ -21,9 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .errors import (
-    FolderBusyError,
-    )
+from .errors import FolderBusyError
 from .journal import DataFolderError, pending, read_state, recover
 from .paths import why
 

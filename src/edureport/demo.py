@@ -9,8 +9,6 @@ The same call with ``townships=600`` makes benchmark-sized data.
 from __future__ import annotations
 
 import datetime as dt
-import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,26 +17,13 @@ import pandas as pd
 import yaml
 
 from .demo_events import activity_rows, project_rows
-from .demo_values import indicator_rows
-from .errors import (
-    DemoDataError,
-    )
+from .demo_values import Registry, indicator_rows, rng_for
+from .errors import DemoDataError
 from .plan import Plan
 from .tables import TABLES
 
 STUDENTS = {"幼儿园": (120, 420), "小学": (300, 1600), "初中": (400, 1300), "九年一贯制": (250, 900),
             "高中": (1800, 3200), "中职": (700, 1500)}
-
-
-@dataclass
-class Registry:
-    townships: pd.DataFrame
-    schools: pd.DataFrame  # school_id, name, township, stage, ownership, students, teachers, classes
-
-
-def rng_for(seed: int, *keys: Any) -> np.random.Generator:
-    """A generator per (seed, key): changing one indicator never reshuffles the others."""
-    return np.random.default_rng([seed, *(zlib.crc32(str(k).encode()) for k in keys)])
 
 
 def build_registry(plan: Plan, reference: dict[str, Any], townships: int, per_township: int,

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .demo_values import _day, _rng
+from .demo_values import Registry, _day, _rng
 from .plan import Plan
-
-if TYPE_CHECKING:
-    from .demo import Registry
 
 EVENT_UNITS = {"次", "场"}
 

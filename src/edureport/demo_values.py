@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING
+import zlib
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,8 +14,19 @@ import pandas as pd
 from .entities import applicable
 from .plan import Indicator, Plan
 
-if TYPE_CHECKING:
-    from .demo import Registry
+
+@dataclass
+class Registry:
+    """The demo's townships and schools (with sizes the figures are drawn from)."""
+
+    townships: pd.DataFrame
+    schools: pd.DataFrame  # school_id, name, township, stage, ownership, students, teachers, classes
+
+
+def rng_for(seed: int, *keys: Any) -> np.random.Generator:
+    """A generator per (seed, key): changing one indicator never reshuffles the others."""
+    return np.random.default_rng([seed, *(zlib.crc32(str(k).encode()) for k in keys)])
+
 
 # Months with school holidays get fewer events.
 MONTH_WEIGHT = {1: 0.6, 2: 0.4, 7: 0.5, 8: 0.4}
@@ -21,8 +34,6 @@ SHORTFALLS = {"ratio": 2, "count": 3, "milestone": 2, "trend": 1}
 
 
 def _rng(seed: int, *keys: object) -> np.random.Generator:
-    from .demo import rng_for
-
     return rng_for(seed, *keys)
 
 

@@ -16,9 +16,7 @@ import io
 from pathlib import Path
 
 from . import cachefile
-from .errors import (
-    FontMissingError,
-)
+from .errors import FontMissingError
 from .paths import cache_dir
 
 FACES = {  # CSS family name → file shipped by mplfonts

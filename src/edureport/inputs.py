@@ -20,6 +20,7 @@ import pandas as pd
 from .cachefile import code_fingerprint
 from .paths import file_sha256
 from .reports import Job
+from .results_cache import all_results
 from .store import DataSet
 
 
@@ -97,8 +98,6 @@ def shown_by_township_reports(ds: DataSet, as_of, allow_outside_year: bool = Fal
 
     Computing them here also stores them for the reports (``results_cache``), so no report repeats it.
     """
-    from .results_cache import all_results
-
     rows = [(r.indicator_id, place, r.actual, str(r.status))
             for place, results in all_results(ds, as_of, allow_outside_year=allow_outside_year).items()
             for r in results]

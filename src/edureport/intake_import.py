@@ -37,11 +37,7 @@ import pandas as pd
 from . import datafolder, journal
 from .csv_scan import ENCODINGS
 from .csvsafe import neutralise, restore
-from .errors import (
-    DataValidationError,
-    MergeError,
-    Problem,
-)
+from .errors import DataValidationError, MergeError, Problem
 from .intake_read import CHECKS, FORM_TABLES, Submission, read_submission
 from .normalize import plain_text
 from .plan import Plan

@@ -16,10 +16,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .entities import applicable
-from .errors import (
-    TemplateError,
-    for_display,
-)
+from .errors import TemplateError, for_display
 from .normalize import NAME_INVISIBLE
 from .plan import PROJECT_STAGES, Plan
 from .store import DataSet

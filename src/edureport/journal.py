@@ -31,9 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import (
-    DataFolderError,
-    )
+from .errors import DataFolderError
 from .paths import file_sha256, why
 
 JOURNAL = ".edureport-journal.json"

@@ -11,9 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from .errors import (
-    BuildLockedError,
-    )
+from .errors import BuildLockedError
 
 LOCK_FILE = ".edureport-build.lock"
 

@@ -12,9 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from .errors import (
-    RenderError,
-)
+from .errors import RenderError
 from .fonts import font_face_css
 from .htmlkit import CHART_OPEN
 from .paths import PACKAGE_DIR

@@ -26,11 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__, cachefile, datafolder
-from .errors import (
-    DataValidationError,
-    Problem,
-    SnapshotGoneError,
-)
+from .errors import DataValidationError, Problem, SnapshotGoneError
 from .paths import cache_dir, file_sha256, why
 from .plan import Plan
 from .tables import TABLES
