@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..figures import decimals_of, fmt_target, fmt_vs, percent, printed_value
 from ..status import Outcome, Status, elapsed_fraction
+from .wording import compared, margin_text
 
 if TYPE_CHECKING:
     from ..plan import Indicator, Plan
@@ -68,6 +69,7 @@ class IndicatorKind:
     comparisons: ClassVar[tuple[str, ...]] = (">=", ">", "<=", "<", "==")
     aggregates: ClassVar[tuple[str, ...]] = ("sum",)
     needs_target: ClassVar[bool] = True
+    sentences: ClassVar[dict[tuple, str]] = {}
     uses_baseline: ClassVar[bool] = False  # may name a baseline year (baselines.csv holds its figures)
 
     def check(self, fields: dict[str, Any]) -> list[tuple[str, str]]:
@@ -126,15 +128,19 @@ class IndicatorKind:
         return fmt_vs(r.actual, r.target, printed_value(target), unit=r.unit, decimals=decimals_of(target))
 
     def progress_text(self, r: Result) -> str:
-        """The 完成进度 column's words: a whole percent, 100% or more only when met."""
+        """The 完成进度 column's words: a whole percent, 100% or more only when met; where the kind has no
+        share to draw (an upper limit, an exact target passed) how far inside or over the limit it is."""
+        if r.progress is None:
+            return margin_text(r)
         pct = percent(r.progress, r.status is Status.DONE)
         if pct == 0 and r.progress:
             return "<1%"  # something is done: not "0%"
         return "—" if pct is None else f"{pct}%"
 
     def sentence(self, r: Result, place: str) -> str:
-        """One sentence stating the figure, the target and the status (from the kind's phrase table)."""
-        raise NotImplementedError
+        """One sentence stating the figure, the target and the status, from the kind's ``sentences`` table
+        (comparison, status[, side]) — see kinds/wording.py. Kinds with other words override this."""
+        return compared(r, place, self.sentences, self)
 
 
 def latest_per_entity(obs: pd.DataFrame) -> pd.DataFrame:

@@ -10,7 +10,6 @@ import pandas as pd
 from ..status import Outcome, Status, month_end, straight_line
 from . import register
 from .base import IndicatorKind, Scope, compare, latest_per_entity, lower_is_better
-from .wording import Result, compared, margin_text
 
 D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
 _UP = {D: "{place}{name}{actual}{note}，{relation}，已达标。",
@@ -36,6 +35,7 @@ SENTENCES: dict[tuple, str] = {
 class CountKind(IndicatorKind):
     name = "count"
     label = "计数"
+    sentences = SENTENCES
     defaults = {"unit": "", "comparison": ">=", "aggregate": "sum", "over_time": "cumulative"}
     aggregates = ("sum", "min", "max")
 
@@ -109,13 +109,6 @@ class CountKind(IndicatorKind):
         return Outcome(actual=actual, target=target, met=met, on_track=actual >= expected - 1e-9,
                        expected=expected, progress=progress, detail=detail)
 
-    def progress_text(self, r: Result) -> str:
-        if r.progress is None:
-            return margin_text(r)
-        return super().progress_text(r)
-
-    def sentence(self, r: Result, place: str) -> str:
-        return compared(r, place, SENTENCES, self)
 
 
 register(CountKind())

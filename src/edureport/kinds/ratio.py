@@ -8,7 +8,6 @@ from ..figures import fmt_num
 from ..status import Outcome, Status, month_end, straight_line
 from . import register
 from .base import IndicatorKind, Scope, compare, latest_per_entity, lower_is_better, ratio_of, same_places
-from .wording import Result, compared, margin_text
 
 D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
 _UP = {D: "{place}{name}{actual}（{detail}），{relation}，已达标。",
@@ -35,6 +34,7 @@ SENTENCES: dict[tuple, str] = {
 class RatioKind(IndicatorKind):
     name = "ratio"
     label = "比例"
+    sentences = SENTENCES
     defaults = {"unit": "%", "comparison": ">=", "aggregate": "sum_ratio", "over_time": "latest"}
     aggregates = ("sum_ratio",)
     uses_baseline = True  # optional: the progress line then starts at the baseline year's level
@@ -91,13 +91,6 @@ class RatioKind(IndicatorKind):
         return Outcome(actual=actual, target=target, met=met, on_track=on_track, expected=expected,
                        progress=progress, detail=f"{fmt_num(num)}/{fmt_num(den)}")
 
-    def progress_text(self, r: Result) -> str:
-        if r.progress is None:
-            return margin_text(r)
-        return super().progress_text(r)
-
-    def sentence(self, r: Result, place: str) -> str:
-        return compared(r, place, SENTENCES, self)
 
 
 register(RatioKind())
