@@ -15,7 +15,7 @@ DOCS = ROOT / "docs"
 
 def chart(r: dict) -> None:
     sys.path.insert(0, str(ROOT / "src"))
-    from edureport.fonts import setup_matplotlib
+    from edureport.core.fonts import setup_matplotlib
 
     setup_matplotlib()
     import matplotlib.pyplot as plt

@@ -70,9 +70,9 @@ def median(runs: list[dict[str, float]]) -> dict[str, float]:
 def jobs_for(data: Path, only: list[str] | None) -> list[tuple[str, str, dict[str, str]]]:
     """(stem, notebook, parameters) of the reports a build would make — the same list for both ways."""
     sys.path.insert(0, str(ROOT / "src"))
-    from edureport.plan import load_plan
-    from edureport.reports import select_jobs
-    from edureport.store import load_data
+    from edureport.batch.jobs import select_jobs
+    from edureport.data.store import load_data
+    from edureport.plan.model import load_plan
 
     plan = load_plan(PLAN)
     towns = list(load_data(data, plan).townships["township"])
@@ -103,8 +103,8 @@ def floor(quick: bool = False) -> dict[str, float]:
             "kc.execute_interactive('import pandas, matplotlib.pyplot'); print(time.perf_counter()-t); "
             "kc.stop_channels(); km.shutdown_kernel(now=True)")
     kernel = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
-    code = ("import time; t=time.perf_counter(); from edureport.report_common import ReportContext; "
-            "from edureport.report_section import section_report; "
+    code = ("import time; t=time.perf_counter(); from edureport.report.context import ReportContext; "
+            "from edureport.report.section import section_report; "
             f"c=ReportContext.load('section', plan_file={str(PLAN)!r}, data_dir={str(ROOT / 'data/demo')!r}, "
             f"as_of='2023-12-31', section={'四' if quick else '一'!r}); section_report(c); print(time.perf_counter()-t)")
     analysis = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -155,7 +155,7 @@ def scale(sizes: list[int], work: Path, only: list[str] | None):
         env = {**os.environ, "EDUREPORT_CACHE_DIR": str(work / f"cache-{n}")}
         validate = measure(edureport("validate", str(data)), env=env)
         shared = _time_py("import time; from edureport import load_plan, load_data; "
-                          "from edureport.results_cache import all_results; "
+                          "from edureport.metrics.results_cache import all_results; "
                           f"p=load_plan({str(PLAN)!r}); d=load_data({str(data)!r}, p); t=time.perf_counter(); "
                           "all_results(d, p.end); print(time.perf_counter()-t)", env)
         out = work / f"o-{n}"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from edureport.cli import cli
-from edureport.plan import Plan, load_plan
+from edureport.cli.main import cli
+from edureport.plan.model import Plan, load_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN_2023 = ROOT / "params" / "plan-2023.yaml"
@@ -34,7 +34,7 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 def full_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One complete build of the demo data (13 reports), shared by the report and build tests;
     tests that change outputs work on a copy."""
-    from edureport.build import build
+    from edureport.batch.build import build
 
     out = tmp_path_factory.mktemp("full")
     with pytest.MonkeyPatch.context() as mp:

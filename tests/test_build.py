@@ -14,9 +14,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from edureport.build import build
-from edureport.inputs import file_sha256
-from edureport.lock import BuildLock
+from edureport.batch.build import build
+from edureport.batch.keys import file_sha256
+from edureport.batch.lock import BuildLock
 
 from .conftest import DEMO, PLAN_2023, ROOT, run, tree_digest
 
@@ -142,7 +142,7 @@ def test_second_build_is_refused_while_one_runs(tmp_path: Path) -> None:
 
 
 def test_lock_of_a_killed_build_does_not_block(tmp_path: Path) -> None:
-    code = f"from edureport.lock import BuildLock; import os, signal; BuildLock({str(tmp_path)!r}).acquire(); " \
+    code = f"from edureport.batch.lock import BuildLock; import os, signal; BuildLock({str(tmp_path)!r}).acquire(); " \
            "os.kill(os.getpid(), signal.SIGKILL)"
     subprocess.run([sys.executable, "-c", code], check=False)
     assert (tmp_path / ".edureport-build.lock").exists()

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from edureport.build import build
-from edureport.plan import Plan
-from edureport.store import fingerprint, load_data
+from edureport.batch.build import build
+from edureport.data.store import fingerprint, load_data
+from edureport.plan.model import Plan
 
 from .conftest import MINI, run
 
@@ -61,7 +61,7 @@ def test_damaged_data_cache_gives_the_same_figures(mini_data: Path, mini_plan: P
 @pytest.mark.parametrize("how", ["flip", "truncate", "delete"])
 def test_damaged_shared_results_are_computed_again(mini_data: Path, mini_plan: Plan, how: str,
                                                    caplog: pytest.LogCaptureFixture) -> None:
-    from edureport.results_cache import results_file, shared_table
+    from edureport.metrics.results_cache import results_file, shared_table
 
     data = load_data(mini_data, mini_plan)
     when = dt.date(2024, 6, 30)
@@ -75,13 +75,13 @@ def test_damaged_shared_results_are_computed_again(mini_data: Path, mini_plan: P
 
 @pytest.mark.parametrize("how", ["flip", "truncate", "zero-link", "folder"])
 def test_damaged_font_subset_is_made_again(private_cache: Path, how: str) -> None:
-    from edureport.fonts import SANS, subset_font
+    from edureport.core.fonts import SANS, subset_font
 
     good = subset_font(SANS, "图克镇工作进展")
     (path,) = (private_cache / "fonts").iterdir()
     damage(path, how)
     assert subset_font(SANS, "图克镇工作进展") == good
-    from edureport import cachefile
+    from edureport.core import cachefile
 
     assert cachefile.read(path) == good, "stored again, whole"
 
@@ -91,7 +91,7 @@ def test_damaged_remembered_digest_is_hashed_again(tmp_path: Path, private_cache
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import hashlib
 
-    from edureport import store
+    from edureport.data import store
 
     monkeypatch.setattr(store, "FRESH_NS", -10**12)
     f = tmp_path / "observations.csv"
@@ -104,7 +104,7 @@ def test_damaged_remembered_digest_is_hashed_again(tmp_path: Path, private_cache
 
 
 def test_envelope_refuses_every_single_bit_flip() -> None:
-    from edureport import cachefile
+    from edureport.core import cachefile
 
     payload = b"PAR1" + bytes(range(200)) + b"PAR1"
     blob = cachefile.pack(payload)
@@ -152,7 +152,7 @@ def test_an_import_during_a_build_changes_the_next_build_only(mini_data: Path, t
     for result in summary.results:
         text = Path(result.files["html"]).read_text(encoding="utf-8")
         assert fp in text, result.job.key
-    from edureport.plan import load_plan
+    from edureport.plan.model import load_plan
 
     assert fingerprint(mini_data, load_plan(MINI_PLAN)) != fp, "the import did land, for the next build"
     files = manifest["data"]["files"]

@@ -21,7 +21,7 @@ MINI_PLAN = MINI / "plan.yaml"
      ("2024年6月30日", "2024-06-30"), (" 2024-6-3 ", "2024-06-03")],
 )
 def test_as_of_dates_in_the_ways_people_write_them(text: str, day: str) -> None:
-    from edureport.asof import parse_day
+    from edureport.core.asof import parse_day
 
     assert parse_day(text).isoformat() == day
 
@@ -29,7 +29,7 @@ def test_as_of_dates_in_the_ways_people_write_them(text: str, day: str) -> None:
 @pytest.mark.parametrize("text", ["2024-W26", "2024-W26-1", "2024-02-30", "20240630T00", "6/30/2024", "明天", "",
                                   "2024-06", "0" * 5000])
 def test_unreadable_as_of_dates_are_refused(text: str) -> None:
-    from edureport.asof import AsOfError, parse_day
+    from edureport.core.asof import AsOfError, parse_day
 
     with pytest.raises(AsOfError):
         parse_day(text)
@@ -87,7 +87,7 @@ def test_read_only_or_full_output_folder(mini_data: Path, tmp_path: Path, how: s
 
 
 def test_build_lock_is_exit_3(tmp_path: Path) -> None:
-    from edureport.lock import BuildLock
+    from edureport.batch.lock import BuildLock
 
     lock = BuildLock(tmp_path).acquire()
     try:
@@ -100,7 +100,7 @@ def test_build_lock_is_exit_3(tmp_path: Path) -> None:
 
 def test_an_unforeseen_error_is_one_chinese_line_not_a_traceback(tmp_path: Path) -> None:
     """The last resort of `edureport` itself (not of CliRunner): a bug gives a message and a saved report."""
-    code = ("import edureport.cli as c, edureport.summary as s\n"
+    code = ("import edureport.cli.main as c, edureport.cli.summary as s\n"
             "def boom(*a, **k): raise RuntimeError('注入的缺陷')\n"
             "s.plan_summary = boom\nc.main()")
     done = subprocess.run([sys.executable, "-c", code, "plan", "--plan", str(MINI_PLAN)], capture_output=True,

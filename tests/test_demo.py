@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from edureport import demo
-from edureport.metrics import compute, status_summary
-from edureport.paths import demo_reference_file
-from edureport.plan import Plan
-from edureport.status import Status
-from edureport.store import load_data
+from edureport.core.paths import demo_reference_file
+from edureport.core.status import Status
+from edureport.data import demo
+from edureport.data.store import load_data
+from edureport.metrics.compute import compute, status_summary
+from edureport.plan.model import Plan
 
 from .conftest import DEMO, PLAN_2023, run, tree_digest
 

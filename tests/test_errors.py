@@ -12,8 +12,8 @@ from types import SimpleNamespace
 import pytest
 
 import edureport
-from edureport import errors
-from edureport.errors import EdureportError, Problem
+from edureport.core import errors
+from edureport.core.errors import EdureportError, Problem
 
 
 def _all_subclasses(cls: type) -> list[type]:
@@ -42,7 +42,7 @@ def test_every_error_class_is_defined_in_errors_py() -> None:
         module = importlib.import_module(name)
         for obj_name, obj in inspect.getmembers(module, inspect.isclass):
             if issubclass(obj, EdureportError) and obj.__module__ == name:
-                assert name == "edureport.errors", f"{obj_name} is defined in {name}"
+                assert name == "edureport.core.errors", f"{obj_name} is defined in {name}"
 
 
 @pytest.mark.parametrize("cls", [EdureportError, *_all_subclasses(EdureportError)], ids=lambda c: c.__name__)

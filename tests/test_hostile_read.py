@@ -22,9 +22,9 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from edureport import limits
-from edureport.errors import Problem
-from edureport.normalize import parse_date
+from edureport.core import limits
+from edureport.core.errors import Problem
+from edureport.data.normalize import parse_date
 
 from .conftest import DEMO, MINI, PLAN_2023, ROOT, run, tree_digest
 
@@ -357,8 +357,8 @@ def test_2gb_csv_is_refused_before_reading(tmp_path: Path, mini_plan, table: str
     """A 2 GB observations.csv used to end in ArrowMemoryError. The reader checks the size first.
     (Called below the command: the data fingerprint hashes every file before validation, 45 s for 2 GB
     here, which is the store's business.)"""
-    from edureport.errors import DataValidationError
-    from edureport.validate import validate_dir
+    from edureport.core.errors import DataValidationError
+    from edureport.data.validate import validate_dir
 
     folder = tmp_path / "data"
     shutil.copytree(MINI / "data", folder)

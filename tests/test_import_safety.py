@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from edureport.intake_import import LOG
+from edureport.intake.importer import LOG
 
 from .conftest import MINI, run, small_disk, tree_digest
 
@@ -225,8 +225,8 @@ def test_text_that_excel_would_run_is_neutralised_in_data_and_log(data: Path, tm
         for line in rows(data / table):
             assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in line), (table, line)
     # reading takes the apostrophe off again: the reports show what the unit typed
-    from edureport.plan import load_plan
-    from edureport.store import load_data
+    from edureport.data.store import load_data
+    from edureport.plan.model import load_plan
 
     assert hostile[-1] in set(load_data(data, load_plan(MINI_PLAN)).activities["title"])
     again = do_import(submission(tmp_path, value=5, title='"-2+3"'), data, "--replace")
@@ -252,14 +252,14 @@ def _child(args: list[str], env: dict[str, str], go) -> None:
     os.environ.update(env)
     if go is not None:
         go.wait(30)
-    from edureport.cli import cli
+    from edureport.cli.main import cli
 
     cli.main(args=args, prog_name="edureport")
 
 
 def _ctx():
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["edureport.cli", "edureport.intake_import", "edureport.validate_tables"])
+    ctx.set_forkserver_preload(["edureport.cli.main", "edureport.intake.importer", "edureport.data.validate_tables"])
     return ctx
 
 
@@ -292,7 +292,7 @@ def _hold(data: Path, seconds: float):
     import subprocess
     import sys
 
-    code = ("import sys, time\nfrom edureport import datafolder\n"
+    code = ("import sys, time\nfrom edureport.data import datafolder\n"
             f"with datafolder.lock({str(data)!r}, exclusive=True):\n"
             "    print('held', flush=True)\n    time.sleep(float(sys.argv[1]))\n")
     holder = subprocess.Popen([sys.executable, "-c", code, str(seconds)], stdout=subprocess.PIPE, text=True)
@@ -424,7 +424,7 @@ def test_kill_at_any_moment_leaves_the_old_or_the_new_state(data: Path, tmp_path
 
 
 def test_recovery_rolls_a_committed_import_forward_and_a_prepared_one_back(data: Path) -> None:
-    from edureport import datafolder, journal
+    from edureport.data import datafolder, journal
 
     target = data / "observations.csv"
     before = target.read_bytes()
@@ -450,7 +450,7 @@ def test_a_read_only_copy_with_an_uncommitted_import_is_read_as_it_was(data: Pat
     """A backup snapshot taken mid-import: never committed, so the old data stand and can be read."""
     import subprocess
 
-    from edureport import datafolder, journal
+    from edureport.data import datafolder, journal
 
     with small_disk(tmp_path / "snapshot", "1m") as copy:
         shutil.copytree(data, copy / "data")
@@ -464,7 +464,7 @@ def test_a_read_only_copy_with_an_uncommitted_import_is_read_as_it_was(data: Pat
 
 
 def test_dry_run_changes_nothing_not_even_an_interrupted_import(data: Path, tmp_path: Path) -> None:
-    from edureport import datafolder, journal
+    from edureport.data import datafolder, journal
 
     with datafolder.lock(data, exclusive=True):
         txn = journal.Transaction(data)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from edureport.execute import notebooks_dir
-from edureport.inputs import job_key
-from edureport.plan import Plan
-from edureport.reports import select_jobs
-from edureport.store import load_data
+from edureport.batch.execute import notebooks_dir
+from edureport.batch.jobs import select_jobs
+from edureport.batch.keys import job_key
+from edureport.data.store import load_data
+from edureport.plan.model import Plan
 
 COMMON = {"as_of": "2024-12-31", "data_dir": "", "plan_file": "plan.yaml", "commentary_file": ""}
 

@@ -11,8 +11,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from edureport.intake_import import LOG
-from edureport.intake_template import META_SHEET
+from edureport.intake.importer import LOG
+from edureport.intake.template import META_SHEET
 
 from .conftest import DEMO, PLAN_2023, run, tree_digest
 

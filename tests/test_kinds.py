@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from edureport.errors import UnknownKindError
+from edureport.core.errors import UnknownKindError
+from edureport.core.status import Outcome, Status, elapsed_fraction, judge
 from edureport.kinds import KINDS, IndicatorKind, get_kind, register
-from edureport.plan import Indicator, load_plan
-from edureport.status import Outcome, Status, elapsed_fraction, judge
+from edureport.plan.model import Indicator, load_plan
 
 from .conftest import MINI
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from edureport.metrics import IndicatorResult, compute, cutoff_period, status_summary
-from edureport.plan import Plan
-from edureport.status import Status
-from edureport.store import load_data
+from edureport.core.status import Status
+from edureport.data.store import load_data
+from edureport.metrics.compute import IndicatorResult, compute, cutoff_period, status_summary
+from edureport.plan.model import Plan
 
 D = dt.date
 
@@ -106,7 +106,7 @@ def test_monthly_figures_count_from_month_end(as_of: dt.date, cutoff: str) -> No
 
 
 def test_unknown_place_is_a_typed_error(mini_data: Path, mini_plan: Plan) -> None:
-    from edureport.errors import UnknownEntityError
+    from edureport.core.errors import UnknownEntityError
 
     with pytest.raises(UnknownEntityError):
         compute(load_data(mini_data, mini_plan), D(2024, 12, 31), "township", "南镇")

@@ -8,7 +8,7 @@ import tomllib
 import pytest
 import yaml
 
-from edureport.cli import cli
+from edureport.cli.main import cli
 
 from .conftest import ROOT, run
 
@@ -89,7 +89,7 @@ def test_modules_stay_small(path) -> None:
 
 
 def test_data_format_doc_lists_every_table_and_column() -> None:
-    from edureport.tables import TABLES
+    from edureport.data.schema import TABLES
 
     doc = (ROOT / "docs" / "data-format.md").read_text(encoding="utf-8")
     for table in TABLES.values():

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from edureport.errors import PlanError
-from edureport.plan import Plan, load_plan
+from edureport.core.errors import PlanError
+from edureport.plan.model import Plan, load_plan
 
 from .conftest import MINI, PLAN_2023, ROOT
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from edureport.commentary import CommentaryError, load_commentary
-from edureport.errors import PlanError
-from edureport.plan import Plan, load_plan
+from edureport.core.errors import PlanError
+from edureport.plan.commentary import CommentaryError, load_commentary
+from edureport.plan.model import Plan, load_plan
 
 from .conftest import MINI, PLAN_2023, run
 
@@ -195,7 +195,7 @@ def test_not_a_plan_file(tmp_path: Path, make, message: str) -> None:
 
 
 def test_file_size_is_capped(tmp_path: Path) -> None:
-    from edureport.plan_yaml import MAX_FILE_BYTES
+    from edureport.plan.yamlfile import MAX_FILE_BYTES
 
     path = tmp_path / "plan.yaml"
     filler = ("# " + "注" * 40 + "\n") * (MAX_FILE_BYTES // 120 + 1)
@@ -207,7 +207,7 @@ def test_file_size_is_capped(tmp_path: Path) -> None:
 
 
 def test_node_count_is_capped(tmp_path: Path) -> None:
-    from edureport.plan_yaml import MAX_NODES
+    from edureport.plan.yamlfile import MAX_NODES
 
     path = tmp_path / "plan.yaml"
     path.write_text(_mini_text() + "stages: [" + ", ".join(["小学"] * MAX_NODES) + "]\n", encoding="utf-8")

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from fontTools.ttLib import TTFont
 
-from edureport.charts import distribution_chart, histogram, status_chart, township_chart, trend_chart
-from edureport.commentary import CommentaryError, load_commentary
-from edureport.fonts import FACES, font_face_css
-from edureport.htmlkit import cn_number, esc, figure, table
-from edureport.render import charts_as_images
-from edureport.report_common import ReportContext
-from edureport.report_review import review_parts
-from edureport.report_section import section_tasks
-from edureport.status import Status
+from edureport.core.fonts import FACES, font_face_css
+from edureport.core.status import Status
+from edureport.plan.commentary import CommentaryError, load_commentary
+from edureport.render.document import charts_as_images
+from edureport.report.charts import distribution_chart, histogram, status_chart, township_chart, trend_chart
+from edureport.report.context import ReportContext
+from edureport.report.htmlkit import cn_number, esc, figure, table
+from edureport.report.review import review_parts
+from edureport.report.section import section_tasks
 
 from .conftest import DEMO, MINI, PLAN_2023
 
@@ -171,9 +171,9 @@ def test_distribution_chart_marks_one_township_and_names_no_other(n: int) -> Non
 def test_township_reports_of_a_big_county_chart_distributions(tmp_path: Path, plan) -> None:
     """Over CROWDED_BARS townships, a township's report shows where it stands among all (a distribution);
     the section report keeps named bars (the lowest ones, to see who lags)."""
-    from edureport import demo
-    from edureport.paths import demo_reference_file
-    from edureport.report_township import township_indicators
+    from edureport.core.paths import demo_reference_file
+    from edureport.data import demo
+    from edureport.report.township import township_indicators
 
     demo.write(demo.generate(plan, demo_reference_file(), townships=14, schools_per_township=2), tmp_path / "d")
     common = {"plan_file": str(PLAN_2023), "data_dir": str(tmp_path / "d"), "as_of": "2023-12-31"}

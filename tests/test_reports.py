@@ -13,13 +13,13 @@ import pytest
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from edureport.execute import ParameterError, check_parameters, notebooks_dir
-from edureport.metrics import compute
-from edureport.narrative import indicator_sentence
-from edureport.plan import load_plan
-from edureport.render import notebook_to_html
-from edureport.reports import REPORT_KINDS
-from edureport.store import load_data
+from edureport.batch.execute import ParameterError, check_parameters, notebooks_dir
+from edureport.batch.jobs import REPORT_KINDS
+from edureport.data.store import load_data
+from edureport.metrics.compute import compute
+from edureport.plan.model import load_plan
+from edureport.render.document import notebook_to_html
+from edureport.report.narrative import indicator_sentence
 
 from .conftest import DEMO, MINI, run
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from edureport.metrics import compute
-from edureport.plan import Plan
-from edureport.results_cache import BANNER, all_results, results_file
-from edureport.scopes import scope_index
-from edureport.store import load_data, load_subset
+from edureport.data.store import load_data, load_subset
+from edureport.metrics.compute import compute
+from edureport.metrics.results_cache import BANNER, all_results, results_file
+from edureport.metrics.scopes import scope_index
+from edureport.plan.model import Plan
 
 from .conftest import DEMO, PLAN_2023
 
@@ -74,7 +74,7 @@ def test_scope_index_is_built_once_per_data_set(plan: Plan, monkeypatch: pytest.
     index = scope_index(data)
     assert scope_index(data) is index
     calls: list[int] = []
-    monkeypatch.setattr("edureport.scopes.ScopeIndex.__init__",
+    monkeypatch.setattr("edureport.metrics.scopes.ScopeIndex.__init__",
                         lambda self, d: calls.append(1))  # would break compute if called again
     compute(data, AS_OF, "township", "图克镇")
     compute(data, AS_OF, "school", str(data.schools["school_id"].iloc[0]))
@@ -91,8 +91,8 @@ def test_data_without_fingerprint_is_not_stored(plan: Plan, private_cache: Path)
 
 def test_report_reads_comparisons_column_wise_with_the_same_figures(plan: Plan) -> None:
     """``township_values`` and ``done_rates`` (read from the table's columns) agree with the objects."""
-    from edureport.report_common import ReportContext
-    from edureport.status import Status
+    from edureport.core.status import Status
+    from edureport.report.context import ReportContext
 
     ctx = ReportContext.load("township", plan_file=str(PLAN_2023), data_dir=str(DEMO), as_of=AS_OF.isoformat(),
                              township="图克镇")
@@ -110,7 +110,7 @@ def test_report_reads_comparisons_column_wise_with_the_same_figures(plan: Plan) 
 
 
 def test_applicable_units_are_shared_by_indicators_with_the_same_rule(plan: Plan) -> None:
-    from edureport.entities import applicable
+    from edureport.data.entities import applicable
 
     data = load_data(DEMO, plan)
     index = scope_index(data)

@@ -15,13 +15,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from edureport.asof import AsOfError
-from edureport.cli import cli
-from edureport.metrics import compute
-from edureport.narrative import indicator_sentence
-from edureport.plan import Plan, load_plan
-from edureport.status import Status
-from edureport.store import load_data
+from edureport.cli.main import cli
+from edureport.core.asof import AsOfError
+from edureport.core.status import Status
+from edureport.data.store import load_data
+from edureport.metrics.compute import compute
+from edureport.plan.model import Plan, load_plan
+from edureport.report.narrative import indicator_sentence
 
 from .conftest import MINI
 
@@ -196,7 +196,7 @@ def test_a_ratio_with_a_baseline_year_starts_from_it(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("mid", "month_end"), [(D(2024, 3, 15), D(2024, 2, 29)), (D(2024, 9, 29), D(2024, 8, 31))])
 def test_a_mid_month_date_says_what_the_last_month_end_says(mini_data: Path, mini_plan: Plan, mid, month_end) -> None:
-    from edureport.narrative import data_line
+    from edureport.report.narrative import data_line
 
     data = load_data(mini_data, mini_plan)
     for level, entity in (("banner", ""), ("township", "东镇"), ("school", "S1")):
@@ -262,14 +262,14 @@ def test_ceilings_are_not_shared_among_townships(tmp_path: Path) -> None:
 
 
 def test_after_the_year_the_cover_names_the_years_last_month(mini_plan: Plan) -> None:
-    from edureport.narrative import data_line
+    from edureport.report.narrative import data_line
 
     assert data_line(mini_plan, D(2025, 3, 15)).startswith("指标数据截至2024年12月（报告日期2025年3月15日")
 
 
 def test_indicators_without_data_are_named_among_the_problems(mini_data: Path) -> None:
-    from edureport.report_common import ReportContext
-    from edureport.report_review import _problems
+    from edureport.report.context import ReportContext
+    from edureport.report.review import _problems
 
     ctx = ReportContext.load("review", plan_file=str(MINI / "plan.yaml"), data_dir=str(mini_data), as_of="2024-01-31")
     html = _problems(ctx).html
@@ -340,7 +340,7 @@ def test_a_project_nobody_reported_on_is_overdue_once_its_date_passed(tmp_path: 
 
 
 def test_before_the_first_month_ends_no_date_outside_the_year_is_written(mini_plan: Plan) -> None:
-    from edureport.narrative import task_paragraph
+    from edureport.report.narrative import task_paragraph
 
     text = task_paragraph(mini_plan, mini_plan.tasks[0], [], D(2024, 1, 15))
     assert text.startswith("截至2024年1月15日（尚无已截止月份的指标数据）") and "2023年" not in text
@@ -349,7 +349,7 @@ def test_before_the_first_month_ends_no_date_outside_the_year_is_written(mini_pl
 @pytest.mark.parametrize(("value", "shown"), [(99.995, "99.995"), (33.333, "33.333"), (100 / 6, "16.7"),
                                               (1 / 44, "0.023"), (0.05, "0.05"), (24, "24")])
 def test_a_target_is_printed_as_written(value, shown) -> None:
-    from edureport.figures import fmt_target, percent
+    from edureport.core.figures import fmt_target, percent
 
     assert fmt_target(value) == shown
     assert percent(0.125, False) == 13  # 四舍五入

@@ -9,10 +9,10 @@ from html.parser import HTMLParser
 
 import pytest
 
-from edureport.report_common import ReportContext
-from edureport.report_review import review_parts
-from edureport.report_township import township_overview, township_schools
-from edureport.status import STATUS_ORDER
+from edureport.core.status import STATUS_ORDER
+from edureport.report.context import ReportContext
+from edureport.report.review import review_parts
+from edureport.report.township import township_overview, township_schools
 
 STATUSES = [s.value for s in STATUS_ORDER]
 TOTALS = ("指标", "适用指标", "指标数")

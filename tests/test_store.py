@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from edureport import store
-from edureport.plan import Plan
-from edureport.store import fingerprint, load_data, load_subset
+from edureport.data import store
+from edureport.data.store import fingerprint, load_data, load_subset
+from edureport.plan.model import Plan
 
 from .conftest import DEMO, tree_digest
 
@@ -21,7 +21,7 @@ def test_second_load_comes_from_the_cache(mini_data: Path, mini_plan: Plan, monk
     def boom(*args, **kwargs):
         raise AssertionError("validated again although nothing changed")
 
-    monkeypatch.setattr("edureport.validate.validate_dir", boom)
+    monkeypatch.setattr("edureport.data.validate.validate_dir", boom)
     second = load_data(mini_data, mini_plan)
     assert second.fingerprint == first.fingerprint
     assert second.observations["numerator"].sum() == first.observations["numerator"].sum()
@@ -63,7 +63,7 @@ def test_subset_by_section(plan: Plan) -> None:
 def test_subset_figures_equal_full_figures(plan: Plan) -> None:
     import datetime as dt
 
-    from edureport.metrics import compute
+    from edureport.metrics.compute import compute
 
     for as_of in (dt.date(2023, 9, 30), dt.date(2023, 12, 31)):
         full = compute(load_data(DEMO, plan), as_of, "township", "乌审召镇")
@@ -90,7 +90,7 @@ def test_file_digests_are_remembered_by_stat_and_follow_every_change(tmp_path: P
     import hashlib
     import os
 
-    from edureport.store import file_digest
+    from edureport.data.store import file_digest
 
     f = tmp_path / "observations.csv"
     f.write_bytes(b"a,b\n1,2\n")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from edureport.normalize import parse_date, parse_int, parse_number, parse_period
-from edureport.plan import Plan
-from edureport.store import load_data
+from edureport.data.normalize import parse_date, parse_int, parse_number, parse_period
+from edureport.data.store import load_data
+from edureport.plan.model import Plan
 
 from .test_validate import csv_to_xlsx, edit_csv
 

@@ -8,8 +8,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from edureport.errors import DataValidationError
-from edureport.store import load_data
+from edureport.core.errors import DataValidationError
+from edureport.data.store import load_data
 
 from .conftest import DEMO, MINI, PLAN_2023, run, tree_digest
 
@@ -97,8 +97,8 @@ def test_bad_input_is_refused(mini_data: Path, private_cache: Path, file: str, o
 
 
 def problems_of(folder: Path, plan_file: Path) -> list:
-    from edureport.plan import load_plan
-    from edureport.validate import validate_dir
+    from edureport.data.validate import validate_dir
+    from edureport.plan.model import load_plan
 
     try:
         validate_dir(folder, load_plan(plan_file))
@@ -114,19 +114,19 @@ def test_big_files_checked_in_pieces_give_the_same_problems(mini_data: Path, mon
     their rows and the duplicate found across pieces are those of the file read whole."""
     edit_csv(mini_data, file, old, new)
     whole = problems_of(mini_data, MINI_PLAN)
-    monkeypatch.setattr("edureport.validate.CHUNK_ROWS", 3)
+    monkeypatch.setattr("edureport.data.validate.CHUNK_ROWS", 3)
     assert problems_of(mini_data, MINI_PLAN) == whole != []
 
 
 @pytest.mark.parametrize("rows", [7, 100, 10**6])
 def test_many_problems_in_pieces_are_capped_per_rule_once(mini_data: Path, monkeypatch: pytest.MonkeyPatch,
                                                           rows: int) -> None:
-    from edureport.validate import MAX_PER_RULE
+    from edureport.data.validate import MAX_PER_RULE
 
     path = mini_data / "observations.csv"
     body = "".join(f"2024-{m:02d},S{9 + i},,A1,,1,2\n" for i in range(37) for m in range(1, 13))  # 444 rows
     path.write_text(path.read_text(encoding="utf-8") + body, encoding="utf-8")
-    monkeypatch.setattr("edureport.validate.CHUNK_ROWS", rows)
+    monkeypatch.setattr("edureport.data.validate.CHUNK_ROWS", rows)
     problems = [p for p in problems_of(mini_data, MINI_PLAN) if p.message.startswith("未知学校代码")]
     listed = [p for p in problems if p.row is not None]
     assert len(listed) == MAX_PER_RULE and listed[0].row == 15 and listed[-1].row == 14 + MAX_PER_RULE
@@ -135,10 +135,10 @@ def test_many_problems_in_pieces_are_capped_per_rule_once(mini_data: Path, monke
 
 
 def test_demo_data_read_in_pieces_gives_the_same_tables(plan, monkeypatch: pytest.MonkeyPatch) -> None:
-    from edureport.validate import validate_dir
+    from edureport.data.validate import validate_dir
 
     whole = validate_dir(DEMO, plan)
-    monkeypatch.setattr("edureport.validate.CHUNK_ROWS", 997)
+    monkeypatch.setattr("edureport.data.validate.CHUNK_ROWS", 997)
     pieces = validate_dir(DEMO, plan)
     assert len(whole["observations"]) > 5 * 997
     for name in ("observations", "baselines"):

@@ -13,13 +13,13 @@ import datetime as dt
 
 import pytest
 
-from edureport.figures import fmt_gap, fmt_vs, percent
-from edureport.htmlkit import progress_bar
+from edureport.core.figures import fmt_gap, fmt_vs, percent
+from edureport.core.status import Status
 from edureport.kinds import KINDS, get_kind
-from edureport.metrics import IndicatorResult
-from edureport.narrative import indicator_sentence
-from edureport.plan import load_plan
-from edureport.status import Status
+from edureport.metrics.compute import IndicatorResult
+from edureport.plan.model import load_plan
+from edureport.report.htmlkit import progress_bar
+from edureport.report.narrative import indicator_sentence
 
 from .conftest import MINI
 
@@ -43,7 +43,7 @@ def result(kind: str, op: str, status: Status, actual, target, *, expected=None,
 
 
 def _indicator(kind, op, target, agg, due):
-    from edureport.plan import Indicator
+    from edureport.plan.model import Indicator
 
     return Indicator(id="X1", task=1, name="样例指标", kind=kind, level="banner", due=due, comparison=op,
                      target=target if kind not in ("milestone", "trend") else None, unit=UNIT[kind], aggregate=agg,

@@ -23,7 +23,7 @@ import nbformat
 import psutil
 import pytest
 
-from edureport.workers import Pool, death_message
+from edureport.batch.executors import Pool, death_message
 
 from .conftest import ROOT
 from .pool_jobs import die_on_two, fail_on_one, pid_of_worker, sleep, unpicklable

@@ -5,13 +5,12 @@ Public API: load a plan, load and validate data, compute indicator statuses, gen
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .errors import DataValidationError, EdureportError, PlanError, Problem, UnknownKindError
-from .metrics import compute, status_summary
-from .plan import Indicator, Plan, load_plan
-from .status import Status
-from .store import DataSet, load_data, load_subset
+from edureport.core.errors import DataValidationError, EdureportError, PlanError, Problem, UnknownKindError
+from edureport.core.status import Status
+from edureport.core.version import __version__
+from edureport.data.store import DataSet, load_data, load_subset
+from edureport.metrics.compute import compute, status_summary
+from edureport.plan.model import Indicator, Plan, load_plan
 
 __all__ = [
     "DataSet", "DataValidationError", "EdureportError", "Indicator", "Plan", "PlanError", "Problem", "Status",

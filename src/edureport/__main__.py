@@ -1,5 +1,5 @@
 """``python -m edureport`` runs the command line."""
 
-from .cli import main
+from edureport.cli.main import main
 
 main()

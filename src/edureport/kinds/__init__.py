@@ -6,8 +6,8 @@ scope (banner, one township, one school). Everything else (status calendar, repo
 
 from __future__ import annotations
 
-from ..errors import UnknownKindError
-from .base import IndicatorKind, Scope
+from edureport.core.errors import UnknownKindError
+from edureport.kinds.base import IndicatorKind, Scope
 
 KINDS: dict[str, IndicatorKind] = {}
 
@@ -26,6 +26,6 @@ def get_kind(name: str) -> IndicatorKind:
 
 
 # Built-in kinds register themselves on import.
-from . import count, milestone, project, ratio, trend  # noqa: E402,F401
+from edureport.kinds import count, milestone, project, ratio, trend  # noqa: E402,F401
 
 __all__ = ["KINDS", "IndicatorKind", "Scope", "get_kind", "register"]

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
-from ..figures import decimals_of, fmt_target, fmt_vs, percent, printed_value
-from ..status import Outcome, Status, elapsed_fraction
-from .wording import compared, margin_text
+from edureport.core.figures import decimals_of, fmt_target, fmt_vs, percent, printed_value
+from edureport.core.status import Outcome, Status, elapsed_fraction
+from edureport.kinds.wording import compared, margin_text
 
 if TYPE_CHECKING:
-    from ..plan import Indicator, Plan
-    from .wording import Result
+    from edureport.kinds.wording import Result
+    from edureport.plan.model import Indicator, Plan
 
 TOLERANCE = 1e-9
 # The largest target any kind accepts. The 2023 plan's largest is 3,000 (教师集中培训人次); a county's yearly
@@ -108,7 +108,7 @@ class IndicatorKind:
         return None
 
     def target_text(self, ind: Indicator) -> str:
-        from ..plan import COMPARISONS
+        from edureport.plan.model import COMPARISONS
 
         return f"{COMPARISONS[ind.comparison]}{fmt_target(ind.target, ind.unit)}"
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..status import Outcome, Status, month_end, straight_line
-from . import register
-from .base import IndicatorKind, Scope, compare, latest_per_entity, lower_is_better
+from edureport.core.status import Outcome, Status, month_end, straight_line
+from edureport.kinds import register
+from edureport.kinds.base import IndicatorKind, Scope, compare, latest_per_entity, lower_is_better
 
 D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
 _UP = {D: "{place}{name}{actual}{note}，{relation}，已达标。",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..plan import Indicator
-from ..status import Outcome, Status
-from . import register
-from .base import IndicatorKind, Scope
-from .wording import Result, fields, no_data
+from edureport.core.status import Outcome, Status
+from edureport.kinds import register
+from edureport.kinds.base import IndicatorKind, Scope
+from edureport.kinds.wording import Result, fields, no_data
+from edureport.plan.model import Indicator
 
 D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
 # The sentence per (status, overdue): overdue is "the due date has passed" on the day the figures count to.

@@ -11,11 +11,11 @@ from typing import Any
 
 import pandas as pd
 
-from ..plan import PROJECT_STAGES, Indicator
-from ..status import Outcome, Status, counted_through
-from . import register
-from .base import IndicatorKind, Scope, compare
-from .wording import Result, fields, no_data
+from edureport.core.status import Outcome, Status, counted_through
+from edureport.kinds import register
+from edureport.kinds.base import IndicatorKind, Scope, compare
+from edureport.kinds.wording import Result, fields, no_data
+from edureport.plan.model import PROJECT_STAGES, Indicator
 
 RANK = {stage: i for i, stage in enumerate(PROJECT_STAGES)}
 D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
@@ -123,7 +123,7 @@ register(ProjectKind())
 
 def project_table(data, as_of, project_ids: list[str], township: str = "") -> pd.DataFrame:
     """One row per plan project: latest stage, % complete, planned/actual dates, budget, overdue flag."""
-    from ..metrics import cutoff_period
+    from edureport.metrics.compute import cutoff_period
 
     plan = data.plan
     names = data.schools.drop_duplicates("name").set_index("name")

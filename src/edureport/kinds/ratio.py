@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..figures import fmt_num
-from ..status import Outcome, Status, month_end, straight_line
-from . import register
-from .base import IndicatorKind, Scope, compare, latest_per_entity, lower_is_better, ratio_of, same_places
+from edureport.core.figures import fmt_num
+from edureport.core.status import Outcome, Status, month_end, straight_line
+from edureport.kinds import register
+from edureport.kinds.base import (
+    IndicatorKind,
+    Scope,
+    compare,
+    latest_per_entity,
+    lower_is_better,
+    ratio_of,
+    same_places,
+)
 
 D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
 _UP = {D: "{place}{name}{actual}（{detail}），{relation}，已达标。",

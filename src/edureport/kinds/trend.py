@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..figures import fmt_gap, fmt_num, fmt_vs, shown_vs
-from ..plan import Indicator
-from ..status import Outcome, Status
-from . import register
-from .base import IndicatorKind, Scope, compare, latest_per_entity, ratio_of, same_places
-from .wording import Result, fields, no_data, side
+from edureport.core.figures import fmt_gap, fmt_num, fmt_vs, shown_vs
+from edureport.core.status import Outcome, Status
+from edureport.kinds import register
+from edureport.kinds.base import IndicatorKind, Scope, compare, latest_per_entity, ratio_of, same_places
+from edureport.kinds.wording import Result, fields, no_data, side
+from edureport.plan.model import Indicator
 
 D, L, M = Status.DONE, Status.LAGGING, Status.MISSED
 # The sentence per (comparison, status); {move} is the true change against the baseline year (下降0.4个

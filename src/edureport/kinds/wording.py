@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Protocol
 
-from ..figures import TOLERANCE, fmt_gap, fmt_vs, percent, printed_value
-from ..status import Status
+from edureport.core.figures import TOLERANCE, fmt_gap, fmt_vs, percent, printed_value
+from edureport.core.status import Status
 
 if TYPE_CHECKING:
-    from .base import IndicatorKind
+    from edureport.kinds.base import IndicatorKind
 
 
 class Result(Protocol):

@@ -1,0 +1,1 @@
+"""Building many reports: jobs, build keys, execution, the manifest, the lock, the executors."""

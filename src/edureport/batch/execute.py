@@ -1,0 +1,158 @@
+"""Run one report job: papermill executes the notebook, then HTML and PDF are rendered in-process.
+
+Parameters are checked against the notebook's ``parameters`` cell first, so a mistyped name is refused
+instead of silently injected. A failed notebook is saved (with the error in it) before the error is
+raised, so the analyst can open it and see where it failed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edureport.batch.executors import kernel_manager_class
+from edureport.batch.jobs import Job
+from edureport.core.errors import EdureportError, ParameterError, ReportFailedError  # noqa: F401  (defined with every other error)
+from edureport.core.paths import project_root, report_files, write_atomic
+from edureport.render.document import html_to_pdf, notebook_to_html
+
+TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
+
+
+@dataclass
+class JobResult:
+    job: Job
+    status: str  # built / failed
+    seconds: float
+    files: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+    attempts: int = 1
+    input_key: str = ""
+
+
+def notebooks_dir() -> Path:
+    """The report notebooks (``EDUREPORT_NOTEBOOKS_DIR`` overrides, e.g. for tests that inject faults)."""
+    env = os.environ.get("EDUREPORT_NOTEBOOKS_DIR")
+    return Path(env) if env else project_root() / "notebooks"
+
+
+def literal_path(path: Path) -> str:
+    """A path as papermill must be given it to use it as it is.
+
+    papermill formats its input and output paths with the parameters (``path.format(**parameters)``,
+    papermill/parameterize.py ``parameterize_path``), so "{data_dir[0]}" in a folder or file name would
+    be replaced by a parameter's characters and the notebook written elsewhere. Doubled braces are
+    literal braces to ``str.format``."""
+    return str(path).replace("{", "{{").replace("}", "}}")
+
+
+def check_parameters(notebook: Path, parameters: dict[str, Any]) -> None:
+    """Refuse names the ``parameters`` cell does not declare and values of another type."""
+    import papermill
+
+    declared = papermill.inspect_notebook(literal_path(notebook))
+    problems = []
+    for name, value in parameters.items():
+        if name not in declared:
+            problems.append(f"笔记本 {notebook.name} 没有参数“{name}”（可用：{'、'.join(declared)}）")
+            continue
+        want = TYPES.get(str(declared[name].get("inferred_type_name", "")).strip())
+        if want is not None and not isinstance(value, want):
+            problems.append(f"参数“{name}”应为 {declared[name]['inferred_type_name']}，实际为 {value!r}")
+    if problems:
+        raise ParameterError("；".join(problems))
+
+
+def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: str,
+            formats: tuple[str, ...] = ("html", "pdf"), timeout: int | None = 600) -> JobResult:
+    """Execute one report and write its executed notebook, HTML and PDF atomically."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    started = time.perf_counter()
+    source = notebooks_dir() / job.notebook
+    params = {**common, **job.parameters}
+    check_parameters(source, params)
+    files = report_files(out, year, as_of, job.stem)
+    files["ipynb"].parent.mkdir(parents=True, exist_ok=True)
+    scratch = files["ipynb"].with_name(f".{job.stem}.running.ipynb")
+    try:
+        nb = papermill.execute_notebook(
+            literal_path(source), literal_path(scratch), parameters=params, cwd=str(notebooks_dir()),
+            progress_bar=False, log_output=False, request_save_on_cell_execute=False, execution_timeout=timeout,
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # no transport warnings in cron logs
+            kernel_manager_class=kernel_manager_class(),  # the kernel dies with this process (a killed worker)
+        )
+    except PapermillExecutionError as exc:
+        failed = failed_notebook_path(files["ipynb"])
+        scratch.replace(failed)  # kept for inspection; the last good executed notebook stays in place
+        raise ReportFailedError(job, f"{exc.ename}: {exc.evalue}", failed) from None
+    except BaseException:
+        scratch.unlink(missing_ok=True)
+        raise
+    written = {"ipynb": str(files["ipynb"])}
+    executed = nbformat.from_dict(nb)
+    html = notebook_to_html(executed, title=job.title, kind=job.kind)
+    if "html" in formats:
+        write_atomic(files["html"], html)
+        written["html"] = str(files["html"])
+    if "pdf" in formats:
+        write_atomic(files["pdf"], html_to_pdf(html))
+        written["pdf"] = str(files["pdf"])
+    write_atomic(files["ipynb"], nbformat.writes(without_run_stamps(executed)))
+    scratch.unlink(missing_ok=True)
+    failed_notebook_path(files["ipynb"]).unlink(missing_ok=True)
+    return JobResult(job, "built", time.perf_counter() - started, written)
+
+
+RUN_STAMPS = ("start_time", "end_time", "duration")
+
+
+def without_run_stamps(nb: Any) -> Any:
+    """The executed notebook without wall-clock times, the scratch file's name and the injected cell's
+    random id, so that the same inputs give the same bytes (each report's duration is kept in the
+    build's manifest instead). A failed notebook keeps them: there they help to see what was slow or hung."""
+    meta = nb.metadata.get("papermill", {})
+    for key in (*RUN_STAMPS, "output_path"):
+        meta.pop(key, None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)  # the kernel's iopub timestamps
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.id = "injected-parameters"  # papermill gives it a random id
+        for key in RUN_STAMPS:
+            cell.metadata.get("papermill", {}).pop(key, None)
+    return nb
+
+
+def failed_notebook_path(executed: Path) -> Path:
+    return executed.with_name(executed.stem + ".failed.ipynb")
+
+
+def run_job_safe(job: Job, *, retries: int = 1, **kwargs: Any) -> JobResult:
+    """``run_job`` that never raises: a dead kernel (killed, out of memory) is retried ``retries`` times;
+    any other failure becomes a failed result carrying the error and the failed notebook."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    started = time.perf_counter()
+    for attempt in range(retries + 1):
+        try:
+            result = run_job(job, **kwargs)
+            result.attempts = attempt + 1
+            return result
+        except DeadKernelError as exc:
+            error, notebook = f"内核意外退出（{exc}）", None
+            if attempt < retries:
+                continue
+        except ReportFailedError as exc:
+            error, notebook = str(exc), exc.notebook
+        except CellTimeoutError:
+            error, notebook = f"{job.title}：单元格执行超过时限（{kwargs.get('timeout')} 秒），已终止", None
+        except Exception as exc:  # timeouts, rendering problems, anything: one report never stops the build
+            error, notebook = f"{job.title}：{type(exc).__name__}: {exc}", None
+        break
+    files = {"failed_ipynb": str(notebook)} if notebook else {}
+    return JobResult(job, "failed", time.perf_counter() - started, files, error, attempt + 1)

@@ -1,0 +1,171 @@
+"""``edureport build`` on the command line: progress on a terminal, plain lines for cron, a log file.
+
+Exit codes: 0 every report built or unchanged; 1 some reports failed; 2 bad input or usage (including
+an output folder that cannot be written); 3 another build is using the output folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from edureport.batch.execute import JobResult
+from edureport.batch.jobs import Job
+from edureport.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    allow_outside_year_option,
+    as_of_option,
+    data_option,
+    plan_option,
+)
+from edureport.cli.common import fail as _fail
+from edureport.core.errors import EdureportError
+
+STATUS = {"built": "已生成", "unchanged": "未变化", "failed": "失败"}
+
+
+class Progress:
+    """tqdm bar on a terminal; otherwise one plain line per finished report (for cron logs)."""
+
+    def __init__(self, quiet: bool, log):
+        self.quiet, self.log = quiet, log
+        self.bar = None
+        self.running: set[str] = set()
+        self.started = time.perf_counter()
+        self.done = 0
+        self.total = 0
+
+    def plan(self, selected: list[Job], todo: list[Job]) -> None:
+        self.total = len(selected)
+        self.log(f"共 {len(selected)} 份报告，需要生成 {len(todo)} 份，{len(selected) - len(todo)} 份未变化",
+                 echo=not self.quiet)
+        if not self.quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=len(selected), unit="份", file=sys.stderr, dynamic_ncols=True)
+
+    def event(self, kind: str, job: Job, result: JobResult | None) -> None:
+        if kind == "queued":
+            self.running.add(job.title)
+            return
+        if kind != "done" or result is None:
+            return
+        self.running.discard(job.title)
+        self.done += 1
+        line = f"[{self.done}/{self.total}] {STATUS.get(result.status, result.status)}  {job.title}"
+        if result.status == "built":
+            line += f"（{result.seconds:.1f} 秒" + (f"，重试 {result.attempts - 1} 次" if result.attempts > 1 else "") + "）"
+        if result.error:
+            line += f"：{result.error}"
+        if self.bar is not None:
+            self.bar.set_postfix_str("、".join(sorted(self.running))[:40])
+            self.bar.update(1)
+            self.log(line, echo=False)
+        else:
+            self.log(line, echo=not self.quiet)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _logger(log_dir: Path, keep: int):
+    from edureport.core.paths import check_output, output_error
+
+    check_output(log_dir)
+    logs = sorted(p for p in log_dir.glob("*.log") if p.is_file())
+    for old in logs[: max(0, len(logs) - keep + 1)]:
+        if not _in_use(old):  # the log of a build that is still running stays
+            old.unlink(missing_ok=True)
+    path = log_dir / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.log"
+    try:
+        fh = path.open("a", encoding="utf-8")
+        fcntl.flock(fh, fcntl.LOCK_SH)  # "in use" for as long as this build runs (released when it ends)
+    except OSError as exc:
+        raise output_error(path, exc) from None
+
+    def log(text: str, echo: bool = True) -> None:
+        fh.write(f"{dt.datetime.now().isoformat(timespec='seconds')} {text}\n")
+        fh.flush()
+        if echo:
+            click.echo(text)
+
+    return log, fh, path
+
+
+def _in_use(log: Path) -> bool:
+    try:
+        with log.open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+@click.command("build")
+@plan_option
+@data_option()
+@click.option("--commentary", type=click.Path(path_type=Path, readable=False), default=None,
+              help="补充说明文件（YAML），默认 params/commentary-<年度>.yaml")
+@as_of_option
+@allow_outside_year_option
+@click.option("--only", multiple=True, help="只生成部分报告，可重复：section:2、township:<名称>、review")
+@click.option("--formats", default="html,pdf", show_default=True, help="输出格式：html、pdf 或两者")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=None, help="并行进程数，默认为 CPU 核数")
+@click.option("--force", is_flag=True, help="全部重新生成（默认只生成输入有变化的报告）")
+@click.option("--timeout", type=int, default=600, show_default=True, help="每个单元格的执行时限（秒）")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local：本机进程池；dask：发送到 Dask 集群")
+@click.option("--scheduler", default=None, help="Dask 调度器地址，如 tcp://HOST:8786（--executor dask 时必填）")
+@click.option("--wait", "wait_for_lock", is_flag=True, help="已有构建在运行时排队等待，而不是立即退出")
+@click.option("--quiet", "-q", is_flag=True, help="不显示进度，只在出错时输出（适合定时任务）")
+@click.option("--keep-logs", type=click.IntRange(1), default=30, show_default=True, help="保留最近多少个日志文件")
+@click.option("--out", type=click.Path(path_type=Path, readable=False), default=None, help="输出文件夹，默认 outputs/")
+def build_cmd(plan_file, data_dir, commentary, as_of, allow_outside_year, only, formats, jobs, force, timeout, executor, scheduler,
+              wait_for_lock, quiet, keep_logs, out) -> None:
+    """生成报告（默认全部：各部分、各苏木镇、年度工作总结）：并行、增量、可中断恢复。"""
+    from edureport.batch.build import build
+    from edureport.core.paths import outputs_dir
+
+    wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
+    if not wanted or set(wanted) - {"html", "pdf"}:
+        raise click.UsageError("--formats 只能是 html、pdf 或 html,pdf")
+    if executor == "dask" and not scheduler:
+        raise click.UsageError("--executor dask 需要 --scheduler tcp://HOST:8786")
+    try:
+        log, fh, log_path = _logger((out or outputs_dir()) / "logs", keep_logs)
+    except EdureportError as exc:
+        _fail(exc, 200)
+    progress = Progress(quiet, log)
+    try:
+        summary = build(plan_file=plan_file, data_dir=data_dir, as_of=as_of, out=out, only=list(only),
+                        formats=wanted, jobs=jobs, force=force, timeout=timeout, executor=executor,
+                        scheduler=scheduler, wait_for_lock=wait_for_lock, commentary=commentary,
+                        on_event=progress.event, on_plan=progress.plan, allow_outside_year=allow_outside_year)
+    except EdureportError as exc:
+        progress.close()
+        log(str(exc), echo=False)
+        fh.close()
+        _fail(exc, 200)
+    progress.close()
+    failed = summary.failed
+    counts = {s: sum(r.status == s for r in summary.results) for s in STATUS}
+    log("；".join(f"{STATUS[s]} {n}" for s, n in counts.items()) + f"。索引页：{summary.index}", echo=not quiet)
+    if not quiet:
+        for r in summary.results:
+            files = "  ".join(sorted(Path(p).name for k, p in r.files.items() if k in ("html", "pdf")))
+            click.echo(f"  {STATUS.get(r.status, r.status):<4} {r.seconds:6.1f}s  {r.job.title}  {files}")
+    for r in failed:
+        said = r.error if r.error.startswith(r.job.title) else f"{r.job.title}：{r.error}"  # the title once
+        click.echo(f"失败：{said}", err=True)
+    log(f"日志：{log_path}", echo=False)
+    fh.close()
+    sys.exit(EXIT_FAILED if failed else EXIT_OK)

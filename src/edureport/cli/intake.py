@@ -1,0 +1,83 @@
+"""``edureport template`` and ``edureport import``: the Excel path from townships into the data folder."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from edureport.cli.common import data_option, plan_option
+from edureport.cli.common import fail as _fail
+from edureport.cli.common import load_plan_option as _plan
+from edureport.core.errors import EdureportError
+from edureport.data.schema import TABLES
+
+
+@click.command("template")
+@click.argument("out", type=click.Path(path_type=Path, readable=False))
+@click.option("--township", required=True, help="苏木镇名称")
+@click.option("--period", required=True, help="报送月份 YYYY-MM")
+@plan_option
+@data_option("数据文件夹（取学校名录），默认 data/demo")
+def template_cmd(out: Path, township: str, period: str, plan_file: Path | None, data_dir: Path | None) -> None:
+    """生成一个苏木镇一个月的 Excel 填报表 OUT（.xlsx）。"""
+    from edureport.core.paths import demo_data_dir
+    from edureport.data.store import load_data
+    from edureport.intake.template import build_template
+
+    if not re.fullmatch(r"\d{4}-\d{2}", period):
+        raise click.UsageError(f"--period 应为 YYYY-MM，实际为“{period}”")
+    try:
+        plan = _plan(plan_file)
+        path = build_template(plan, load_data(data_dir or demo_data_dir(), plan), township, period, out)
+    except EdureportError as exc:
+        _fail(exc, 200)
+    except OSError as exc:  # the form could not be saved there (a folder of that name, no permission, full)
+        from edureport.core.paths import output_error
+
+        _fail(output_error(out, exc), None)
+    click.echo(f"已生成填报表：{path}")
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
+@data_option("要合并到的数据文件夹，默认 data/demo")
+@plan_option
+@click.option("--township", default="", help="只接受这个苏木镇的填报表")
+@click.option("--period", default="", help="只接受这个月份（YYYY-MM）的填报表")
+@click.option("--dry-run", is_flag=True, help="只显示将新增、替换、删除哪些行，不写入（不修改任何文件）")
+@click.option("--replace", is_flag=True,
+              help="允许普通表删除其覆盖的苏木镇—月份中原有而新表中没有的行（填报表不需要）")
+@click.option("--no-wait", is_flag=True, help="另一个导入正在进行时立即退出（退出码 3），而不是排队等待")
+def import_cmd(files: tuple[Path, ...], data_dir: Path | None, plan_file: Path | None, township: str, period: str,
+               dry_run: bool, replace: bool, no_wait: bool) -> None:
+    """把填好的填报表（或按数据格式整理的 CSV/XLSX 表）校验后合并到数据文件夹：有任何错误则什么都不写。
+
+    同一数据文件夹同时只进行一个导入，其他导入排队；导入被中途打断（包括断电、kill -9）时，数据保持导入前或导入后的完整状态。"""
+    from edureport.core.paths import demo_data_dir
+    from edureport.data.datafolder import WAIT_SECONDS
+    from edureport.intake.importer import import_files
+
+    def waiting() -> None:
+        click.echo("另一个导入或构建正在读写该数据文件夹，排队等待……", err=True)
+
+    try:
+        summary = import_files(list(files), data_dir or demo_data_dir(), _plan(plan_file), dry_run=dry_run,
+                               township=township, period=period, replace=replace,
+                               wait=0 if no_wait else WAIT_SECONDS,
+                               on_wait=waiting)
+    except EdureportError as exc:
+        _fail(exc, 200)
+    for p in summary.warnings:
+        click.echo(p.format())
+    for c in summary.changes:
+        click.echo(f"{TABLES[c.table].label}：新增 {c.added} 行，替换 {c.replaced} 行，删除 {c.removed} 行，未变 {c.unchanged} 行")
+    if not summary.changed:
+        click.echo("数据没有变化，未写入。")
+    elif dry_run:
+        click.echo("（试运行：未写入任何文件）")
+    else:
+        click.echo("已写入数据文件夹并记录到 import-log.csv。")
+    sys.exit(0)

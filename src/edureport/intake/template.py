@@ -1,0 +1,210 @@
+"""``edureport template``: a fill-in workbook for one township and one month.
+
+Only features Excel and WPS both handle: plain sheets, locked/unlocked cells with sheet protection,
+list and number data validation, number formats, a hidden metadata sheet. The metadata names the plan,
+township, period and template version so ``edureport import`` knows what it reads.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from edureport.core.errors import TemplateError, for_display
+from edureport.data.entities import applicable
+from edureport.data.normalize import NAME_INVISIBLE
+from edureport.data.schema import TABLES
+from edureport.data.store import DataSet
+from edureport.plan.model import PROJECT_STAGES, Plan
+
+TEMPLATE_VERSION = "1"
+META_SHEET, LISTS_SHEET, HELP_SHEET = "元数据", "代码表", "说明"
+META_KEYS = ("模板版本", "工作要点", "工作要点SHA256", "年度", "苏木镇", "期间")
+EXTRA_ROWS = 20
+HEAD = PatternFill("solid", fgColor="DDE6F0")
+GREY = PatternFill("solid", fgColor="EEEEEE")
+OPEN = Protection(locked=False)
+
+
+def _header(ws, labels: list[str], widths: list[int]) -> None:
+    ws.append(labels)
+    for i, (cell, width) in enumerate(zip(ws[1], widths, strict=True), start=1):
+        cell.font, cell.fill = Font(bold=True), HEAD
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = "A2"
+
+
+def _validate(ws, kind: str, cells: str, *, formula1: str | None = None, formula2: str | None = None,
+              operator: str | None = None, error: str, prompt: str = "") -> None:
+    if not cells:
+        return
+    dv = DataValidation(type=kind, formula1=formula1, formula2=formula2, operator=operator, allow_blank=True,
+                        showErrorMessage=True, errorTitle="输入有误", error=error,
+                        showInputMessage=bool(prompt), promptTitle="填写说明" if prompt else None,
+                        prompt=prompt or None)
+    for ref in cells.split():
+        dv.add(ref)
+    ws.add_data_validation(dv)
+
+
+def _protect(ws) -> None:
+    ws.protection.sheet = True
+    ws.protection.formatColumns = False  # analysts may widen columns
+    ws.protection.autoFilter = False
+
+
+def _col(ws, label: str) -> str:
+    return next(get_column_letter(c.column) for c in ws[1] if c.value == label)
+
+
+def build_template(plan: Plan, data: DataSet, township: str, period: str, out: str | Path) -> Path:
+    township = unicodedata.normalize("NFC", township.strip())  # as the registry's names (validate)
+    if any(unicodedata.category(c) in NAME_INVISIBLE for c in township):
+        raise TemplateError(f"{plan.township_label}名称“{for_display(township)}”含有控制字符或不可见字符")
+    if township not in set(data.townships["township"]):
+        raise TemplateError(f"未知{plan.township_label}“{for_display(township)}”（不在苏木镇名录中）")
+    if not (plan.start.strftime("%Y-%m") <= period <= plan.end.strftime("%Y-%m")) or len(period) != 7:
+        raise TemplateError(f"期间“{period}”不在工作要点年度内（应为 YYYY-MM）")
+    schools = data.schools[data.schools["township"] == township].sort_values("school_id")
+    wb = Workbook()
+    _help_sheet(wb.active, plan, township, period)
+    lists = wb.create_sheet(LISTS_SHEET)
+    for i, sid in enumerate(schools["school_id"], start=1):
+        lists.cell(i, 1, sid)
+    for i, task in enumerate(plan.tasks, start=1):
+        lists.cell(i, 2, task.id)
+    for i, stage in enumerate(PROJECT_STAGES, start=1):
+        lists.cell(i, 3, stage)
+    school_list = f"{LISTS_SHEET}!$A$1:$A${max(1, len(schools))}"
+    _observations(wb.create_sheet(TABLES["observations"].label), plan, data, township, period, school_list)
+    _projects(wb.create_sheet(TABLES["projects"].label), plan, data, township, period)
+    _activities(wb.create_sheet(TABLES["activities"].label), plan, township, school_list)
+    meta = wb.create_sheet(META_SHEET)
+    for key, value in zip(META_KEYS, (TEMPLATE_VERSION, plan.title, plan.sha256, plan.year, township, period),
+                          strict=True):
+        meta.append([key, str(value)])
+    for ws in (meta, lists):
+        ws.sheet_state = "hidden"
+        _protect(ws)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(out)
+    return out
+
+
+def _help_sheet(ws, plan: Plan, township: str, period: str) -> None:
+    ws.title = HELP_SHEET
+    lines = [
+        f"{plan.title}　数据报送表", f"{plan.township_label}：{township}　　期间：{period}", "",
+        "填写说明：",
+        "1. 在“指标数据”表中逐行填写白色单元格；灰色单元格不需填写，蓝色表头和已填好的代码不能修改。",
+        "2. 比例类指标填写“分子”和“分母”（如党员教师数、教师总数），分子不能大于分母，不要只填百分比。",
+        "3. 计数类指标在“数值”中填写本月发生数（如开展活动的次数、培训人次）；节点类指标完成的月份填 1，未完成填 0。",
+        f"4. “项目进度”表填写本月末的建设阶段（未开工/在建/竣工/投用）、完成比例（0—100）和日期（如 {plan.year}-06-15）。",
+        "5. “活动记录”表每行一项本月开展的活动；任务编号见《工作要点》。",
+        "6. 请勿修改工作表名称以外的结构，不要合并单元格；填好后原样交回，由教体局用 edureport import 导入。",
+        "", "报送截止日期：", "填报人：", "联系电话：", "审核人：",
+    ]
+    for line in lines:
+        ws.append([line])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.column_dimensions["A"].width = 100
+    for row in range(len(lines) - 3, len(lines) + 1):
+        ws.cell(row, 2).protection = OPEN
+        ws.cell(row, 2).fill = PatternFill("solid", fgColor="FFFFFF")
+    ws.column_dimensions["B"].width = 30
+
+
+def _observations(ws, plan: Plan, data: DataSet, township: str, period: str, school_list: str) -> None:
+    t = TABLES["observations"]
+    labels = [t.column(k).label for k in ("period", "school_id", "school_name", "township", "indicator_id",
+                                          "indicator_name", "unit", "value", "numerator", "denominator", "note")]
+    _header(ws, labels, [10, 10, 22, 12, 10, 40, 26, 10, 10, 10, 20])
+    names = dict(zip(data.schools["school_id"], data.schools["name"], strict=True))
+    ranges: dict[str, list[str]] = {"count": [], "milestone": [], "ratio": []}
+    for ind in plan.indicators:
+        if ind.kind == "project" or ind.level == "banner":
+            continue
+        ents = applicable(ind, data.schools, data.townships)
+        for ent in ents[ents["township"] == township]["entity"]:
+            school = ent if ind.level == "school" else ""
+            if ind.kind in ("ratio", "trend"):
+                unit = f"分子：{ind.numerator}；分母：{ind.denominator}"
+            elif ind.kind == "milestone":
+                unit = "1=已完成，0=未完成"
+            else:
+                unit = ind.unit or "个"
+            ws.append([period, school, names.get(school, ""), township, ind.id, ind.name, unit])
+            r = ws.max_row
+            kind = "ratio" if ind.kind in ("ratio", "trend") else ind.kind
+            for col in "HIJK":
+                ws[f"{col}{r}"].protection = OPEN
+            grey = "IJ" if kind != "ratio" else "H"
+            for col in grey:
+                ws[f"{col}{r}"].fill = GREY
+            ranges[kind].append(f"H{r}" if kind != "ratio" else f"I{r}:J{r}")
+    last = ws.max_row
+    for r in range(last + 1, last + EXTRA_ROWS + 1):  # spare rows for what the pre-filled rows miss
+        ws.append([period, None, None, township])
+        for col in "BEHIJK":
+            ws[f"{col}{r}"].protection = OPEN
+    spare = f"{last + 1}:{last + EXTRA_ROWS}"
+    _validate(ws, "list", f"B{spare.replace(':', ':B')}", formula1=school_list, error="请从下拉列表中选择本地学校的代码")
+    _validate(ws, "decimal", " ".join(ranges["count"]), formula1="0", operator="greaterThanOrEqual",
+              error="请填写不小于0的数字", prompt="填写本月数值（次数、人次等），不能为负数")
+    _validate(ws, "list", " ".join(ranges["milestone"]), formula1='"1,0"', error="节点类指标只能填 1（已完成）或 0（未完成）")
+    _validate(ws, "decimal", " ".join(ranges["ratio"]), formula1="0", operator="greaterThanOrEqual",
+              error="请填写不小于0的数字；分子不能大于分母", prompt="分子、分母都填人数或个数；分子不能大于分母")
+    for row in ws.iter_rows(min_row=2, min_col=8, max_col=10):
+        for cell in row:
+            cell.number_format = "#,##0.##"
+    _protect(ws)
+
+
+def _projects(ws, plan: Plan, data: DataSet, township: str, period: str) -> None:
+    from edureport.kinds.project import project_table
+
+    t = TABLES["projects"]
+    keys = ("period", "project_id", "project_name", "stage", "percent", "planned_start", "actual_start",
+            "planned_finish", "actual_finish", "budget", "note")
+    _header(ws, [t.column(k).label for k in keys], [10, 10, 36, 10, 10, 13, 13, 13, 13, 12, 20])
+    mine = project_table(data, plan.end, [p.id for p in plan.projects], township)
+    for p in mine.itertuples():
+        ws.append([period, p.project_id, p.name])
+    rows = ws.max_row
+    for r in range(2, rows + 1):
+        for col in "DEFGHIJK":
+            ws[f"{col}{r}"].protection = OPEN
+        for col in "FGHI":
+            ws[f"{col}{r}"].number_format = "yyyy-mm-dd"
+    if rows >= 2:
+        _validate(ws, "list", f"D2:D{rows}", formula1='"' + ",".join(PROJECT_STAGES) + '"', error="阶段只能是：未开工、在建、竣工、投用")
+        _validate(ws, "decimal", f"E2:E{rows}", formula1="0", formula2="100", operator="between",
+                  error="完成比例应在 0—100 之间", prompt="填 0—100 的数字（如 45 表示 45%）")
+        _validate(ws, "date", f"F2:I{rows}", formula1="DATE(2000,1,1)", formula2="DATE(2100,12,31)",
+                  operator="between", error=f"请填写日期，如 {plan.year}-06-15")
+        _validate(ws, "decimal", f"J2:J{rows}", formula1="0", operator="greaterThanOrEqual", error="预算不能为负数")
+    _protect(ws)
+
+
+def _activities(ws, plan: Plan, township: str, school_list: str) -> None:
+    t = TABLES["activities"]
+    keys = ("date", "task", "township", "school_id", "title", "participants", "note")
+    _header(ws, [t.column(k).label for k in keys], [13, 10, 12, 12, 40, 10, 20])
+    for r in range(2, 2 + 50):
+        ws.append([None, None, township])
+        ws[f"A{r}"].number_format = "yyyy-mm-dd"
+        for col in "ABDEFG":
+            ws[f"{col}{r}"].protection = OPEN
+    _validate(ws, "date", "A2:A51", formula1="DATE(2000,1,1)", formula2="DATE(2100,12,31)", operator="between",
+              error=f"请填写日期，如 {plan.year}-06-15")
+    _validate(ws, "list", "B2:B51", formula1=f"{LISTS_SHEET}!$B$1:$B${len(plan.tasks)}", error="请选择工作要点中的任务编号")
+    _validate(ws, "list", "D2:D51", formula1=school_list, error="请从下拉列表中选择本地学校的代码（可留空）")
+    _validate(ws, "whole", "F2:F51", formula1="0", operator="greaterThanOrEqual", error="参与人数应为不小于0的整数")
+    _protect(ws)

@@ -1,0 +1,1 @@
+"""Indicator results: which rows each place owns (scopes), computing statuses, results shared between reports."""

@@ -1,0 +1,161 @@
+"""The work plan (工作要点) as data: typed, validated models loaded from a YAML file.
+
+Nothing here knows about a particular year or county; sections, tasks, indicators, projects and the
+plan period all come from the file. Validation collects every problem before raising, so an analyst
+editing next year's plan sees the whole list at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+LEVELS = {"school": "学校", "township": "苏木镇", "banner": "全旗"}
+COMPARISONS = {">=": "≥", ">": "＞", "<=": "≤", "<": "＜", "==": "＝", "<baseline": "低于上年", ">baseline": "高于上年"}
+AGGREGATES = {"sum", "min", "max", "all", "any", "sum_ratio"}
+OVER_TIME = {"cumulative", "latest"}
+STAGES = ("幼儿园", "小学", "初中", "九年一贯制", "高中", "中职")
+PROJECT_STAGES = ("未开工", "在建", "竣工", "投用")
+PROJECT_GOALS = {"开工": "在建", "竣工": "竣工", "投用": "投用"}
+
+
+@dataclass(frozen=True)
+class Section:
+    number: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Task:
+    id: int
+    section: str
+    title: str
+    lead: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Project:
+    id: str
+    task: int
+    name: str
+    goal: str  # 开工 / 竣工 / 投用
+    school: str = ""
+    township: str = ""
+
+    @property
+    def goal_stage(self) -> str:
+        return PROJECT_GOALS[self.goal]
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    task: int
+    name: str
+    kind: str
+    level: str
+    due: dt.date
+    unit: str = ""
+    comparison: str = ">="
+    target: float | None = None
+    aggregate: str = "sum"
+    over_time: str = "cumulative"
+    numerator: str = ""
+    denominator: str = ""
+    stages: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
+    period_from: dt.date | None = None
+    projects: tuple[str, ...] = ()
+    target_stage: str = ""
+    baseline_year: int | None = None
+    source: str = ""
+    note: str = ""
+
+    @property
+    def target_text(self) -> str:
+        """The target as a leader reads it: "≥40%", "≤0起", "低于上年", "按期完成"."""
+        from edureport.kinds import get_kind
+
+        return get_kind(self.kind).target_text(self)
+
+
+@dataclass(frozen=True)
+class Plan:
+    title: str
+    year: int
+    issuer: str
+    region: str
+    start: dt.date
+    end: dt.date
+    sections: tuple[Section, ...]
+    tasks: tuple[Task, ...]
+    indicators: tuple[Indicator, ...]
+    projects: tuple[Project, ...] = ()
+    source: str = ""
+    township_label: str = "乡镇"  # what the plan calls the level below the region (苏木镇, 乡镇, 街道)
+    path: str = ""
+    sha256: str = ""
+    _index: dict[str, dict] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._index["task"] = {t.id: t for t in self.tasks}
+        self._index["indicator"] = {i.id: i for i in self.indicators}
+        self._index["project"] = {p.id: p for p in self.projects}
+        self._index["section"] = {s.number: s for s in self.sections}
+
+    def task(self, task_id: int) -> Task:
+        return self._index["task"][task_id]
+
+    def indicator(self, indicator_id: str) -> Indicator:
+        return self._index["indicator"][indicator_id]
+
+    def project(self, project_id: str) -> Project:
+        return self._index["project"][project_id]
+
+    def section(self, number: str) -> Section:
+        return self._index["section"][number]
+
+    def has(self, what: str, key: Any) -> bool:
+        return key in self._index[what]
+
+    def tasks_in(self, section: str) -> list[Task]:
+        return [t for t in self.tasks if t.section == section]
+
+    def indicators_in(self, section: str | None = None, task: int | None = None) -> list[Indicator]:
+        """Indicators of one section or one task, in plan order."""
+        out = []
+        for ind in self.indicators:
+            if task is not None and ind.task != task:
+                continue
+            if section is not None and self.task(ind.task).section != section:
+                continue
+            out.append(ind)
+        return out
+
+    def section_of(self, indicator: Indicator) -> str:
+        return self.task(indicator.task).section
+
+    def named_entities(self, level: str) -> set[str]:
+        """School or township names the plan itself mentions (checked against the registry)."""
+        names = {e for i in self.indicators if i.level == level for e in i.entities}
+        attr = "school" if level == "school" else "township"
+        names |= {getattr(p, attr) for p in self.projects if getattr(p, attr)}
+        return names
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read and validate a plan file; raise ``PlanError`` listing every problem.
+
+    The file is read within the bounds of ``plan_yaml`` (size, nesting, alias expansion) before any
+    Python object is built, so a hostile file is refused, never a hang or a traceback.
+    """
+    from edureport.plan.checks import build_plan
+    from edureport.plan.yamlfile import read_yaml
+
+    doc = read_yaml(path)
+    return build_plan(doc.construct(), label=doc.label, path=str(path), sha256=hashlib.sha256(doc.raw).hexdigest(),
+                      problems=doc.problems)

@@ -1,0 +1,1 @@
+"""Output formats: the self-contained HTML document and the PDF."""

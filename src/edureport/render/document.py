@@ -1,0 +1,72 @@
+"""Executed notebook → one self-contained HTML file (nbconvert, own template) → A4 PDF (WeasyPrint).
+
+Both outputs come from the same HTML and stylesheet. The HTML inlines its CSS, its charts and a subset
+of the CJK fonts, and references nothing outside itself, so it opens offline on any PC.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import nbformat
+
+from edureport.core.errors import RenderError
+from edureport.core.fonts import font_face_css
+from edureport.core.paths import PACKAGE_DIR
+from edureport.report.htmlkit import CHART_OPEN
+
+TEMPLATES = PACKAGE_DIR / "render" / "templates"
+FONT_MARK, CSS_MARK = "/*EDUREPORT-FONTS*/", "/*EDUREPORT-CSS*/"
+_TAG = re.compile(r"<[^>]+>")
+_CHART = re.compile(re.escape(CHART_OPEN) + r'([^"]*)"(.*?</svg>)', re.S)
+SVG_NS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
+
+
+def stylesheet() -> str:
+    return (TEMPLATES / "report.css").read_text(encoding="utf-8")
+
+
+def notebook_to_html(notebook: nbformat.NotebookNode | str | Path, *, title: str, kind: str) -> str:
+    """Outputs only, with inline CSS and embedded font subsets; deterministic for the same notebook."""
+    # The plain template exporter: nbconvert's HTMLExporter re-parses its output with BeautifulSoup, which
+    # costs time and lower-cases the inline charts' SVG names (viewBox, clipPath).
+    from nbconvert.exporters import TemplateExporter
+
+    nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(str(notebook), as_version=4)
+    exporter = TemplateExporter(template_name="edureport", extra_template_basedirs=[str(TEMPLATES)])
+    exporter.file_extension = ".html"
+    body, _ = exporter.from_notebook_node(nb, resources={"edureport": {"title": title, "kind": kind}})
+    if FONT_MARK not in body:
+        raise RenderError("报告模板缺少字体占位符（模板被修改？）")
+    css = stylesheet()
+    # Subset from everything that can be drawn: the text, the title and CSS-generated text (page numbers).
+    glyph_source = _TAG.sub("", body) + title + css
+    return body.replace(CSS_MARK, css).replace(FONT_MARK, font_face_css(glyph_source))
+
+
+def html_to_pdf(html: str) -> bytes:
+    """Print the same HTML to A4 with WeasyPrint (page numbers, cover and TOC come from the CSS)."""
+    import logging
+
+    from weasyprint import HTML
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    return HTML(string=charts_as_images(html), base_url=str(TEMPLATES)).write_pdf(
+        media_type="print", uncompressed_pdf=False, custom_metadata=False)
+
+
+def charts_as_images(html: str) -> str:
+    """Inline chart SVGs → ``<img>`` data URLs, for WeasyPrint only.
+
+    WeasyPrint runs the whole HTML style cascade over every node of an inline SVG (a chart has hundreds),
+    which made PDFs of chart-heavy reports slow; as an image the same SVG is drawn directly, and its text
+    still uses the document's embedded fonts. Browsers get the inline SVG, which can use those fonts.
+    """
+    def swap(match: re.Match[str]) -> str:
+        svg = f"<svg {SVG_NS}{match.group(2)}"
+        return f'<img alt="{match.group(1)}" src="data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}">'
+
+    return _CHART.sub(swap, html)

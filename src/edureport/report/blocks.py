@@ -1,0 +1,108 @@
+"""Blocks shared by the section, township and review reports: indicator tables and charts."""
+
+from __future__ import annotations
+
+from edureport.core.status import Status
+from edureport.kinds.base import lower_is_better
+from edureport.metrics.compute import IndicatorResult
+from edureport.report.charts import CROWDED_BARS, distribution_chart, township_chart, trend_chart
+from edureport.report.context import ReportContext
+from edureport.report.htmlkit import Block, badge, figure, join, progress_bar, table
+
+CHARTED_KINDS = ("ratio", "trend", "count")
+
+
+def indicator_table(ctx: ReportContext, results: list[IndicatorResult], caption: str,
+                    compare: bool = False) -> tuple[Block, int]:
+    """指标 | 目标 | 实际 | 完成进度 | 状态 (and, for a township, 全旗 and 排名)."""
+    n = ctx.numbering.next_table()
+    headers = ["指标", "目标", "实际", "完成进度", "状态"]
+    rows = []
+    for r in results:
+        row = [r.name, r.target_text, r.actual_text, progress_bar(r.progress, r.status, r.progress_text), badge(r.status)]
+        if compare:
+            banner, rank = township_context(ctx, r)
+            row[3:3] = [banner, rank]
+        rows.append(row)
+    if compare:
+        headers[3:3] = [f"{ctx.region}", "排名"]
+    raw = [5, 6] if compare else [3, 4]
+    return table(headers, rows, number=n, caption=caption, raw_columns=raw, cls="indicators"), n
+
+
+def township_context(ctx: ReportContext, r: IndicatorResult) -> tuple[str, str]:
+    """The banner figure and this township's rank among townships for one indicator."""
+    banner = next((b for b in ctx.banner_results if b.indicator_id == r.indicator_id), None)
+    values = [v for v in ctx.township_values(r.indicator_id)[1] if v is not None]
+    rank = "—"
+    if r.actual is not None and len(values) > 1 and r.kind in CHARTED_KINDS:
+        lower = lower_is_better(r.comparison)
+        better = sum(1 for v in values if (v < r.actual if lower else v > r.actual))
+        rank = f"{better + 1}/{len(values)}"
+    return (banner.actual_text if banner else "—"), rank
+
+
+def trend_figure(ctx: ReportContext, r: IndicatorResult, level: str = "banner", entity: str = "") -> Block:
+    months, values = ctx.monthly(r.indicator_id, level, entity)
+    if sum(v is not None for v in values) < 2:
+        return Block("")
+    target = r.baseline if r.kind == "trend" else r.target
+    label = _base_label(ctx, r) if r.kind == "trend" else "年度目标"
+    svg = trend_chart(months, values, target=target, unit=r.unit, label=r.name, target_label=label)
+    return figure(svg, ctx.numbering.next_figure(), f"{r.entity_name}{r.name}逐月情况")
+
+
+def township_figure(ctx: ReportContext, r: IndicatorResult, highlight: str = "") -> Block:
+    """Compare townships for an indicator collected below the banner level."""
+    ind = ctx.plan.indicator(r.indicator_id)
+    if ind.level == "banner" or r.kind not in CHARTED_KINDS:
+        return Block("")
+    names, values = ctx.township_values(r.indicator_id)
+    if sum(v is not None for v in values) < 2:
+        return Block("")
+    per_unit = r.kind in ("ratio", "trend") or ind.aggregate in ("min", "max") or ind.comparison in ("<=", "<")
+    banner = target = None
+    if per_unit:
+        whole = next((b for b in ctx.banner_results if b.indicator_id == r.indicator_id), None)
+        banner = whole.actual if whole else None
+        # every township's bar against one line: the banner's baseline, not this township's own
+        target = (whole.baseline if whole else None) if r.kind == "trend" else ind.target
+    label = ctx.plan.township_label
+    target_label = ctx.region + _base_label(ctx, r) if r.kind == "trend" else "目标"  # the banner's baseline
+    mine = r.actual if highlight else None
+    if mine is not None and sum(v is not None for v in values) > CROWDED_BARS:  # too many to name: where it stands
+        svg = distribution_chart(values, mine=mine, name=highlight, banner=banner, target=target, unit=r.unit,
+                                 count_label=f"{label}数", banner_label=ctx.region, target_label=target_label)
+        return figure(svg, ctx.numbering.next_figure(), f"各{label}{r.name}分布")
+    svg = township_chart(names, values, banner=banner, target=target, unit=r.unit, highlight=highlight,
+                         banner_label=ctx.region, target_label=target_label)
+    return figure(svg, ctx.numbering.next_figure(), f"各{label}{r.name}")
+
+
+def _base_label(ctx: ReportContext, r: IndicatorResult) -> str:
+    year = ctx.plan.indicator(r.indicator_id).baseline_year
+    return "上年水平" if year in (None, ctx.plan.year - 1) else f"{year}年水平"
+
+
+def lagging(results: list[IndicatorResult]) -> list[IndicatorResult]:
+    return [r for r in results if r.status in (Status.LAGGING, Status.MISSED)]
+
+
+def no_data_note(results: list[IndicatorResult]) -> str:
+    """A sentence naming the indicators without data, which "all on track" must not hide ("" if none)."""
+    missing = [r.name for r in results if r.status is Status.NO_DATA]
+    return f"另有{len(missing)}项指标暂无数据，无法判断进展：{'、'.join(missing)}。" if missing else ""
+
+
+def figures_for(ctx: ReportContext, results: list[IndicatorResult], *, towns: bool = True,
+                level: str = "banner", entity: str = "", highlight: str = "", trends: str = "all") -> Block:
+    """Charts for the results: month-by-month (``trends``: "all" or "lagging") and by township."""
+    blocks = []
+    for r in results:
+        if r.kind not in CHARTED_KINDS:
+            continue
+        if trends == "all" or r.status in (Status.LAGGING, Status.MISSED):
+            blocks.append(trend_figure(ctx, r, level, entity))
+        if towns:
+            blocks.append(township_figure(ctx, r, highlight))
+    return join(blocks)

@@ -1,0 +1,235 @@
+"""What every report shares: loading its inputs, the cover/header, the closing note, common tables.
+
+A notebook creates one ``ReportContext`` from its parameters and passes it to the section, township
+or review functions; the context carries the figure/table numbering so references in the text match.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+from importlib.metadata import version
+
+import pandas as pd
+
+from edureport.core.asof import as_of_date
+from edureport.core.paths import commentary_file, resolve
+from edureport.core.status import Status
+from edureport.data.store import DataSet, load_snapshot, load_subset
+from edureport.kinds.project import project_table
+from edureport.metrics.compute import IndicatorResult, compute
+from edureport.metrics.results_cache import BANNER, place_rows, results_of, shared_table
+from edureport.plan.commentary import Commentary, load_commentary
+from edureport.plan.model import Plan, load_plan
+from edureport.report.htmlkit import Block, Numbering, esc, table
+from edureport.report.narrative import counted_cn, counted_day, data_line, date_cn, region_word
+
+
+@dataclass
+class ReportContext:
+    kind: str  # section / township / review
+    plan: Plan
+    data: DataSet
+    as_of: dt.date
+    title: str
+    commentary: Commentary = field(default_factory=Commentary)
+    numbering: Numbering = field(default_factory=Numbering)
+    township: str = ""
+    section: str = ""
+    allow_outside_year: bool = False
+    _places: dict[str, list[IndicatorResult]] = field(default_factory=dict, init=False, repr=False)
+
+    @classmethod
+    def load(cls, kind: str, *, plan_file: str, data_dir: str, as_of: str, commentary: str = "",
+             township: str = "", section: str = "", data_fingerprint: str = "",
+             allow_outside_year: bool = False) -> ReportContext:
+        """``data_fingerprint`` (set by ``edureport build``) pins the data snapshot the build started from;
+        ``allow_outside_year`` accepts an as-of date outside the plan year (``--allow-outside-year``)."""
+        plan = load_plan(resolve(plan_file))
+        when = as_of_date(plan, as_of, allow_outside_year=allow_outside_year)
+        data_path = resolve(data_dir)
+        if township or section:
+            data = load_subset(data_path, plan, township=township or None, section=section or None,
+                               fingerprint=data_fingerprint)
+        else:
+            data = load_snapshot(data_path, plan, data_fingerprint)
+        notes = load_commentary(resolve(commentary) if commentary else commentary_file(plan.year), plan)
+        if kind == "section":
+            title = f"第{plan.section(section).number}部分进展报告"
+        elif kind == "township":
+            title = f"{township}{plan.year}年工作进展报告"
+        else:
+            title = f"{plan.issuer}{plan.year}年工作总结"
+        return cls(kind, plan, data, when, title, notes, Numbering(), township, section, allow_outside_year)
+
+    @property
+    def counted(self) -> dt.date:
+        """The day the figures count to: the end of the last month whose data count (see status.py)."""
+        return counted_day(self.plan, self.as_of)
+
+    @property
+    def when(self) -> str:
+        """How the report's sentences date the figures: "2023年2月28日" (see narrative.counted_cn)."""
+        return counted_cn(self.plan, self.as_of)
+
+    @property
+    def region(self) -> str:
+        return region_word(self.plan)
+
+    def results(self, level: str = "banner", entity: str = "", indicators=None) -> list[IndicatorResult]:
+        """Banner and township figures come from the shared table (computed once per build)."""
+        if level == "banner" or (level == "township" and entity in self._towns):
+            found = self._place(BANNER if level == "banner" else entity)
+            if indicators is None:
+                return list(found)
+            by_id = {r.indicator_id: r for r in found}
+            return [by_id[i.id] for i in indicators if i.id in by_id]
+        return compute(self.data, self.as_of, level, entity, indicators,
+                       allow_outside_year=self.allow_outside_year)
+
+    @functools.cached_property
+    def full(self) -> DataSet:
+        """Every row of the data (only read when the shared results are not cached yet)."""
+        if not self.data.is_subset:
+            return self.data
+        return load_snapshot(self.data.data_dir, self.plan, self.data.fingerprint)
+
+    @functools.cached_property
+    def _table(self) -> pd.DataFrame:
+        return shared_table(self.data, self.as_of, whole=lambda: self.full,
+                            allow_outside_year=self.allow_outside_year)
+
+    @functools.cached_property
+    def _towns(self) -> list[str]:
+        return list(self.data.townships["township"].astype(str))
+
+    def _place(self, place: str) -> list[IndicatorResult]:
+        """One place's result objects, made from its rows of the shared table when first asked for."""
+        if place not in self._places:
+            self._places[place] = results_of(place_rows(self._table, place)).get(place, [])
+        return self._places[place]
+
+    @property
+    def banner_results(self) -> list[IndicatorResult]:
+        return self._place(BANNER)
+
+    @functools.cached_property
+    def by_township(self) -> dict[str, dict[str, IndicatorResult]]:
+        """Every township's result objects (the review's appendix prints them all), made in one pass
+        over the table: one filter per township took 0.8 s at 600 townships."""
+        every = results_of(self._township_rows)
+        self._places.update({t: every.get(t, []) for t in self._towns})
+        return {t: {r.indicator_id: r for r in self._places[t]} for t in self._towns}
+
+    def township_values(self, indicator_id: str) -> tuple[list[str], list[float | None]]:
+        """The townships that have a result for the indicator (registry order) and their values: what
+        ranks and comparison charts need, read column-wise so their cost barely grows with townships."""
+        return self._values.get(indicator_id, ([], []))
+
+    @functools.cached_property
+    def _values(self) -> dict[str, tuple[list[str], list[float | None]]]:
+        rows = self._township_rows
+        out = {}
+        for ind, group in rows.groupby("indicator_id", sort=False):
+            values = [None if v != v else float(v) for v in group["actual"].tolist()]
+            out[str(ind)] = (group["entity"].astype(str).tolist(), values)
+        return out
+
+    @functools.cached_property
+    def _township_rows(self) -> pd.DataFrame:
+        rows = self._table[(self._table["level"] == "township") & self._table["entity"].isin(self._towns)]
+        order = rows["entity"].map({t: i for i, t in enumerate(self._towns)})
+        return rows.iloc[order.to_numpy().argsort(kind="stable")]
+
+    def done_rates(self) -> dict[str, float]:
+        """Each township's share of its indicators that are 达标 (0 for a township without any)."""
+        rows = self._township_rows
+        done = (rows["status"] == Status.DONE.value).groupby(rows["entity"].astype(str)).mean()
+        return {t: float(done.get(t, 0.0)) for t in self._towns}
+
+    def monthly(self, indicator_id: str, level: str = "banner", entity: str = "") -> tuple[list[str], list]:
+        """The indicator's value at each month end of the plan year up to the as-of date."""
+        ind = self.plan.indicator(indicator_id)
+        months, values = [], []
+        d = self.plan.start
+        while d <= min(self.as_of, self.plan.end):
+            end = (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+            if end > self.as_of:
+                break
+            res = compute(self.data, end, level, entity, [ind], allow_outside_year=self.allow_outside_year)
+            months.append(end.strftime("%Y-%m"))
+            values.append(res[0].actual if res and res[0].actual is not None else None)
+            d = end + dt.timedelta(days=1)
+        return months, values
+
+
+def cover(ctx: ReportContext, subtitle: str) -> Block:
+    """Title block: a full cover page in print, a header on screen."""
+    fp = ctx.data.fingerprint
+    return Block(
+        f'<header class="cover"><p class="issuer">{esc(ctx.plan.issuer)}</p>'
+        f'<h1 class="title">{esc(ctx.title)}</h1><p class="subtitle">{esc(subtitle)}</p>'
+        f'<p class="asof">{esc(data_line(ctx.plan, ctx.as_of))}</p>'
+        f'<p class="fingerprint">依据：《{esc(ctx.plan.title)}》　数据指纹 {esc(fp[:12])}</p></header>'
+    )
+
+
+def closing_note(ctx: ReportContext) -> Block:
+    """Where the figures come from: data fingerprint, plan hash and versions (no wall-clock time)."""
+    versions = "，".join(f"{p} {version(p)}" for p in ("edureport", "pandas", "matplotlib"))
+    return Block(
+        '<section class="colophon"><h2>说明</h2>'
+        f"<p>本报告由 edureport 依据《{esc(ctx.plan.title)}》和报送数据自动生成，{esc(data_line(ctx.plan, ctx.as_of))}。"
+        "状态说明：达标＝已完成年度目标；进展正常＝按时间进度推进；滞后＝落后于时间进度或已过完成时限；"
+        "未达标＝年度结束仍未完成或已无法完成；无数据＝尚未报送。</p>"
+        f'<p class="mono">数据指纹（SHA-256）：{esc(ctx.data.fingerprint)}<br>'
+        f"工作要点文件（SHA-256）：{esc(ctx.plan.sha256)}<br>软件版本：{esc(versions)}</p></section>"
+    )
+
+
+def projects_block(ctx: ReportContext, project_ids: list[str], township: str = "") -> Block:
+    frame = project_table(ctx.data, ctx.as_of, project_ids, township)
+    if frame.empty:
+        return Block('<p class="note">本部分没有建设项目。</p>')
+    n = ctx.numbering.next_table()
+    rows = []
+    for r in frame.itertuples():
+        flag = '<span class="flag">逾期</span>' if r.overdue else "否"
+        rows.append([r.name, r.place, r.stage, _pct(r.percent), _d(r.planned_start), _d(r.actual_start),
+                     _d(r.planned_finish), _d(r.actual_finish), _money(r.budget), flag])
+    return table(["项目", "所在单位", "阶段", "完成比例", "计划开工", "实际开工", "计划竣工", "实际竣工", "预算（万元）", "逾期"],
+                 rows, number=n, caption="建设项目进展", raw_columns=[9], cls="projects")
+
+
+def activities_block(ctx: ReportContext, tasks: list[int], township: str = "") -> Block:
+    acts = ctx.data.activities
+    # listed up to the day the figures count to, so a meeting listed here is also counted in the figures
+    acts = acts[acts["task"].isin(tasks) & (acts["date"] <= pd.Timestamp(ctx.counted))]
+    if township:
+        acts = acts[acts["township"] == township]
+    if acts.empty:
+        return Block('<p class="note">截至目前没有登记的活动。</p>')
+    n = ctx.numbering.next_table()
+    names = ctx.data.schools.set_index("school_id")["name"].to_dict() if len(ctx.data.schools) else {}
+    rows = [[_d(r.date), f"任务{r.task}", r.title, names.get(r.school_id, "") or r.township or ctx.region,
+             "" if pd.isna(r.participants) else f"{int(r.participants):,}"]
+            for r in acts.sort_values(["date", "task"]).itertuples()]
+    return table(["日期", "任务", "活动", "单位", "参与人数"], rows, number=n,
+                 caption=f"已开展的活动（{_through(ctx)}共{len(rows)}项）", cls="activities")
+
+
+def _through(ctx: ReportContext) -> str:
+    return "" if ctx.counted == ctx.as_of else f"截至{date_cn(ctx.counted)}，"
+
+
+def _d(value) -> str:
+    return "" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def _pct(value) -> str:
+    return "" if value is None or pd.isna(value) else f"{value:.0f}%"
+
+
+def _money(value) -> str:
+    return "" if value is None or pd.isna(value) else f"{value:,.1f}"

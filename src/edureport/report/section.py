@@ -1,0 +1,72 @@
+"""The section report (分部分进展报告): every task of one plan section, its figures, projects, activities."""
+
+from __future__ import annotations
+
+from edureport.metrics.compute import status_summary
+from edureport.report.blocks import figures_for, indicator_table
+from edureport.report.context import ReportContext, activities_block, closing_note, cover, projects_block
+from edureport.report.htmlkit import Block, cn_number, esc, heading, join, paragraph, table
+from edureport.report.narrative import summary_sentence, task_paragraph
+
+
+def section_cover(ctx: ReportContext) -> Block:
+    s = ctx.plan.section(ctx.section)
+    return cover(ctx, f"{s.number}、{s.title}")
+
+
+def section_summary(ctx: ReportContext) -> Block:
+    """一、总体情况: how many indicators are 达标 / 进展正常 / 滞后 / 未达标."""
+    results = ctx.results(indicators=ctx.plan.indicators_in(ctx.section))
+    counts = status_summary(results)
+    tasks = ctx.plan.tasks_in(ctx.section)
+    n = ctx.numbering.next_table()
+    rows = [[s.value, str(c)] for s, c in counts.items()]
+    text = (f"本部分共{len(tasks)}项重点任务。截至{ctx.when}，{ctx.region}"
+            f"{summary_sentence(counts, '量化指标')}各状态指标数见表{n}。")
+    return join([heading(2, "一、总体情况"), paragraph(text),
+                 table(["状态", "指标数"], rows, number=n, caption="本部分指标状态汇总", cls="summary")])
+
+
+def section_tasks(ctx: ReportContext) -> Block:
+    """二、重点任务进展: per task a paragraph, the commentary, the indicator table and charts."""
+    blocks = [heading(2, "二、重点任务进展")]
+    for i, task in enumerate(ctx.plan.tasks_in(ctx.section), start=1):
+        results = ctx.results(indicators=ctx.plan.indicators_in(task=task.id))
+        blocks.append(heading(3, f"（{cn_number(i)}）{task.title}"))
+        blocks.append(Block(f'<p class="meta">任务{task.id}　牵头单位：{esc(task.lead)}</p>'))
+        text = task_paragraph(ctx.plan, task, results, ctx.as_of)
+        if not results:
+            blocks.append(paragraph(text))
+            continue
+        first_fig = ctx.numbering.figures + 1
+        figs = figures_for(ctx, results)
+        tab, n = indicator_table(ctx, results, f"{task.title}主要指标")
+        refs = f"主要指标见表{n}"
+        if ctx.numbering.figures >= first_fig:
+            last = ctx.numbering.figures
+            refs += f"，逐月及分{ctx.plan.township_label}情况见图{first_fig}" + (f"至图{last}" if last > first_fig else "")
+        blocks.append(paragraph(f"{text}{refs}。"))
+        note = ctx.commentary.for_task(task.id)
+        blocks.append(paragraph(f"补充说明：{note}" if note else "补充说明：暂无（相关股室尚未填写）。", "commentary"))
+        blocks += [tab, figs]
+    return join(blocks)
+
+
+def section_projects(ctx: ReportContext) -> Block:
+    tasks = {t.id for t in ctx.plan.tasks_in(ctx.section)}
+    ids = [p.id for p in ctx.plan.projects if p.task in tasks]
+    if not ids:
+        return Block("")
+    return join([heading(2, "三、建设项目"), projects_block(ctx, ids)])
+
+
+def section_activities(ctx: ReportContext) -> Block:
+    number = "四" if any(p.task in {t.id for t in ctx.plan.tasks_in(ctx.section)} for p in ctx.plan.projects) else "三"
+    tasks = [t.id for t in ctx.plan.tasks_in(ctx.section)]
+    return join([heading(2, f"{number}、活动开展情况"), activities_block(ctx, tasks)])
+
+
+def section_report(ctx: ReportContext) -> Block:
+    """The whole report in one block (the notebook shows the parts cell by cell)."""
+    return join([section_cover(ctx), section_summary(ctx), section_tasks(ctx), section_projects(ctx),
+                 section_activities(ctx), closing_note(ctx)])
