@@ -117,7 +117,7 @@ class LockedError(EdureportError):
 
 
 class UnknownKindError(EdureportError, KeyError):
-    """An indicator kind (or other registry key) that nobody registered."""
+    """A key that no plug-in registered (base class: each registry raises its own subclass)."""
 
     def __init__(self, registry: str, key: str, known: Iterable[str]):
         self.registry, self.key, self.known = registry, key, sorted(known)
@@ -128,6 +128,18 @@ class UnknownKindError(EdureportError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
+
+
+class UnknownIndicatorKindError(UnknownKindError):
+    """An indicator kind (plan field ``kind``) that no module in ``kinds/`` registered."""
+
+
+class UnknownReportKindError(UnknownKindError):
+    """A report kind (``--only`` or a notebook's ``kind``) that no module in ``report/kinds/`` registered."""
+
+
+class UnknownFormatError(UnknownKindError):
+    """An output format that no module in ``render/`` registered."""
 
 
 class UnknownEntityError(EdureportError, KeyError):

@@ -1,28 +1,32 @@
-"""Registry of indicator kinds. Adding a kind is one new module here that calls ``register()``.
+"""Indicator kinds: each kind is one module here that registers one ``IndicatorKind`` subclass.
 
-A kind knows how to check its plan fields, how to show its target, and how to compute its outcome in a
-scope (banner, one township, one school). Everything else (status calendar, reports) is shared.
+Everything that differs between kinds lives in the kind's class: its plan fields and target text, how it
+computes a place's outcome, its Chinese sentences and table cells, whether and how it is charted, the
+columns and cell rules of the Excel form, the checks on its value columns, and its demo rows. Code outside
+``kinds/`` asks the kind (``get_kind(ind.kind).charted``) and never compares a kind's name.
+
+Kinds sit just above ``core``: the plan checks a kind's fields, the data layer checks its value columns,
+metrics compute it and reports word it, so every layer may consult this registry; a kind module imports
+only ``core`` and its siblings here (plan and data objects reach it as arguments).
 """
 
 from __future__ import annotations
 
-from edureport.core.errors import UnknownKindError
+from edureport.core.errors import UnknownIndicatorKindError
+from edureport.core.registry import Registry
 from edureport.kinds.base import IndicatorKind, Scope
 
-KINDS: dict[str, IndicatorKind] = {}
+KINDS: Registry[IndicatorKind] = Registry("指标类型", UnknownIndicatorKindError, key=lambda k: k.name)
 
 
 def register(kind: IndicatorKind) -> IndicatorKind:
     """Add a kind to the registry (a later registration with the same name replaces it)."""
-    KINDS[kind.name] = kind
-    return kind
+    return KINDS.register(kind)
 
 
 def get_kind(name: str) -> IndicatorKind:
-    try:
-        return KINDS[name]
-    except KeyError:
-        raise UnknownKindError("指标类型", name, KINDS) from None
+    """The registered kind called ``name``; an unknown name raises ``UnknownIndicatorKindError``."""
+    return KINDS.get(name)
 
 
 # Built-in kinds register themselves on import.

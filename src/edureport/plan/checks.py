@@ -137,10 +137,10 @@ def build_plan(data: Any, *, label: str, path: str, sha256: str, problems: list[
         if isinstance(head.get("year"), int) and rec.get("baseline_year", 0) >= head["year"]:
             c.add(c.at(rec, "baseline_year"), f"{where}.baseline_year", "基期年份应早于工作要点年度",
                   rec["baseline_year"])
-        kind = KINDS.get(rec.get("kind", ""))
+        kind = KINDS.get(rec["kind"]) if rec.get("kind", "") in KINDS else None
         if kind is None:
             if "kind" in rec:
-                c.add(c.at(rec, "kind"), f"{where}.kind", f"未知指标类型，应为：{'、'.join(sorted(KINDS))}",
+                c.add(c.at(rec, "kind"), f"{where}.kind", f"未知指标类型，应为：{'、'.join(sorted(KINDS.keys()))}",
                       rec["kind"])
             continue
         fields = _fields(rec)
