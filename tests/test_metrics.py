@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from edureport.core.status import Status
+from edureport.core.status import Status, cutoff_period
 from edureport.data.store import load_data
-from edureport.metrics.compute import IndicatorResult, compute, cutoff_period, status_summary
+from edureport.metrics.compute import IndicatorResult, compute, status_summary
 from edureport.plan.model import Plan
 
 D = dt.date

@@ -92,3 +92,8 @@ def counted_through(as_of: dt.date) -> dt.date:
     if (as_of + dt.timedelta(days=1)).month != as_of.month:
         return as_of
     return as_of.replace(day=1) - dt.timedelta(days=1)
+
+
+def cutoff_period(as_of: dt.date) -> str:
+    """The last month whose figures count on ``as_of``, as YYYY-MM."""
+    return counted_through(as_of).strftime("%Y-%m")

@@ -10,6 +10,7 @@ import pandas as pd
 
 from edureport.core.figures import decimals_of, fmt_target, fmt_vs, percent, printed_value
 from edureport.core.status import Outcome, Status, elapsed_fraction
+from edureport.core.vocabulary import COMPARISONS
 from edureport.kinds.wording import compared, margin_text
 
 if TYPE_CHECKING:
@@ -71,6 +72,16 @@ class IndicatorKind:
     needs_target: ClassVar[bool] = True
     sentences: ClassVar[dict[tuple, str]] = {}
     uses_baseline: ClassVar[bool] = False  # may name a baseline year (baselines.csv holds its figures)
+    # How reports show the kind (read by report/, which never compares kind names):
+    charted: ClassVar[bool] = False  # month-by-month and township charts, and a rank among townships
+    proportion: ClassVar[bool] = False  # a rate of units: places compare directly ("比例类", township matrix)
+    headline: ClassVar[bool] = False  # one of the review's 主要量化指标
+    baseline_is_reference: ClassVar[bool] = False  # charts draw the baseline (上年水平), not the target
+
+    def shares_target(self, ind: Indicator) -> bool:
+        """Whether a banner-wide target is shared among places (24 inspections → 4 per township) rather
+        than the same at every level; a shared one is not drawn as one line across townships."""
+        return False
 
     def check(self, fields: dict[str, Any]) -> list[tuple[str, str]]:
         """Problems with an indicator's plan fields, as (field, Chinese message) pairs."""
@@ -108,8 +119,6 @@ class IndicatorKind:
         return None
 
     def target_text(self, ind: Indicator) -> str:
-        from edureport.plan.model import COMPARISONS
-
         return f"{COMPARISONS[ind.comparison]}{fmt_target(ind.target, ind.unit)}"
 
     def compute(self, scope: Scope) -> Outcome | None:

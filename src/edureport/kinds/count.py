@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from edureport.core.status import Outcome, Status, month_end, straight_line
 from edureport.kinds import register
 from edureport.kinds.base import IndicatorKind, Scope, compare, latest_per_entity, lower_is_better
+
+if TYPE_CHECKING:
+    from edureport.plan.model import Indicator
 
 D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
 _UP = {D: "{place}{name}{actual}{note}，{relation}，已达标。",
@@ -38,6 +41,12 @@ class CountKind(IndicatorKind):
     sentences = SENTENCES
     defaults = {"unit": "", "comparison": ">=", "aggregate": "sum", "over_time": "cumulative"}
     aggregates = ("sum", "min", "max")
+    charted = True
+
+    def shares_target(self, ind: Indicator) -> bool:
+        # Only a total to reach is shared among places; a ceiling, an exact target and a per-unit target
+        # (min/max) are the same at every level.
+        return ind.aggregate == "sum" and ind.comparison in (">=", ">")
 
     def extra_checks(self, fields: dict[str, Any]) -> list[tuple[str, str]]:
         if fields.get("aggregate") in ("min", "max") and fields.get("level") == "banner":
@@ -66,10 +75,7 @@ class CountKind(IndicatorKind):
         cumulative = ind.over_time == "cumulative"
         if ind.comparison == "==" and ind.aggregate == "sum" and scope.level != "banner":
             return None  # an exact county total says nothing about one township's or school's share
-        # Only a total to reach is shared among places (24 inspections → 4 per township); a ceiling, an
-        # exact target and a per-unit target (min/max) are the same at every level.
-        shared = ind.aggregate == "sum" and ind.comparison in (">=", ">")
-        target = float(ind.target) * (scope.share if shared else 1.0)  # type: ignore[arg-type]
+        target = float(ind.target) * (scope.share if self.shares_target(ind) else 1.0)  # type: ignore[arg-type]
         if not cumulative and obs.empty:
             # A stock nobody reported is unknown, not 0: "0个，控制在5个以内，已达标" would be invented.
             return Outcome(actual=None, target=target, has_data=False, detail="暂无上报数据")

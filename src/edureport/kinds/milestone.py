@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edureport.core.status import Outcome, Status
 from edureport.kinds import register
 from edureport.kinds.base import IndicatorKind, Scope
 from edureport.kinds.wording import Result, fields, no_data
-from edureport.plan.model import Indicator
+
+if TYPE_CHECKING:
+    from edureport.plan.model import Indicator
 
 D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
 # The sentence per (status, overdue): overdue is "the due date has passed" on the day the figures count to.

@@ -7,15 +7,18 @@ the planned date for its target stage (planned start for 在建, planned finish 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from edureport.core.status import Outcome, Status, counted_through
+from edureport.core.status import Outcome, Status, counted_through, cutoff_period
+from edureport.core.vocabulary import PROJECT_STAGES
 from edureport.kinds import register
 from edureport.kinds.base import IndicatorKind, Scope, compare
 from edureport.kinds.wording import Result, fields, no_data
-from edureport.plan.model import PROJECT_STAGES, Indicator
+
+if TYPE_CHECKING:
+    from edureport.plan.model import Indicator
 
 RANK = {stage: i for i, stage in enumerate(PROJECT_STAGES)}
 D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
@@ -53,6 +56,10 @@ def is_late(planned, as_of) -> bool:
 class ProjectKind(IndicatorKind):
     name = "project"
     label = "建设项目"
+    headline = True
+
+    def shares_target(self, ind: Indicator) -> bool:
+        return True  # a township's share of the projects (see compute)
     defaults = {"unit": "个", "comparison": ">=", "aggregate": "sum", "over_time": "latest"}
     comparisons = (">=",)
 
@@ -123,8 +130,6 @@ register(ProjectKind())
 
 def project_table(data, as_of, project_ids: list[str], township: str = "") -> pd.DataFrame:
     """One row per plan project: latest stage, % complete, planned/actual dates, budget, overdue flag."""
-    from edureport.metrics.compute import cutoff_period
-
     plan = data.plan
     names = data.schools.drop_duplicates("name").set_index("name")
     status = data.projects[data.projects["period"] <= cutoff_period(as_of)]

@@ -45,6 +45,7 @@ class RatioKind(IndicatorKind):
     sentences = SENTENCES
     defaults = {"unit": "%", "comparison": ">=", "aggregate": "sum_ratio", "over_time": "latest"}
     aggregates = ("sum_ratio",)
+    charted = proportion = headline = True
     uses_baseline = True  # optional: the progress line then starts at the baseline year's level
 
     def extra_checks(self, fields: dict[str, Any]) -> list[tuple[str, str]]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edureport.core.figures import fmt_gap, fmt_num, fmt_vs, shown_vs
 from edureport.core.status import Outcome, Status
 from edureport.kinds import register
 from edureport.kinds.base import IndicatorKind, Scope, compare, latest_per_entity, ratio_of, same_places
 from edureport.kinds.wording import Result, fields, no_data, side
-from edureport.plan.model import Indicator
+
+if TYPE_CHECKING:
+    from edureport.plan.model import Indicator
 
 D, L, M = Status.DONE, Status.LAGGING, Status.MISSED
 # The sentence per (comparison, status); {move} is the true change against the baseline year (下降0.4个
@@ -27,6 +29,7 @@ class TrendKind(IndicatorKind):
     aggregates = ("sum_ratio",)
     needs_target = False
     uses_baseline = True
+    charted = proportion = headline = baseline_is_reference = True
 
     def extra_checks(self, fields: dict[str, Any]) -> list[tuple[str, str]]:
         out = []

@@ -16,7 +16,7 @@ import pandas as pd
 from edureport.core.asof import as_of_date
 from edureport.core.errors import UnknownEntityError
 from edureport.core.figures import fmt_target
-from edureport.core.status import STATUS_ORDER, Status, counted_through, judge
+from edureport.core.status import STATUS_ORDER, Status, counted_through, cutoff_period, judge
 from edureport.data.store import DataSet
 from edureport.kinds import Scope, get_kind
 from edureport.kinds.trend import baseline_text
@@ -49,11 +49,6 @@ class IndicatorResult:
     detail: str
     due: dt.date
     overdue: bool  # the due date has passed (the day after it) on the day the figures count to
-
-
-def cutoff_period(as_of: dt.date) -> str:
-    """The last month whose figures count on ``as_of``, as YYYY-MM."""
-    return counted_through(as_of).strftime("%Y-%m")
 
 
 def _entity_name(data: DataSet, level: str, entity: str, towns: set[str]) -> str:

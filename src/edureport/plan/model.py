@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-LEVELS = {"school": "学校", "township": "苏木镇", "banner": "全旗"}
-COMPARISONS = {">=": "≥", ">": "＞", "<=": "≤", "<": "＜", "==": "＝", "<baseline": "低于上年", ">baseline": "高于上年"}
-AGGREGATES = {"sum", "min", "max", "all", "any", "sum_ratio"}
-OVER_TIME = {"cumulative", "latest"}
-STAGES = ("幼儿园", "小学", "初中", "九年一贯制", "高中", "中职")
-PROJECT_STAGES = ("未开工", "在建", "竣工", "投用")
-PROJECT_GOALS = {"开工": "在建", "竣工": "竣工", "投用": "投用"}
+from edureport.core.vocabulary import (  # noqa: F401  (the plan's words, also read as plan.model.X)
+    AGGREGATES,
+    COMPARISONS,
+    LEVELS,
+    OVER_TIME,
+    PROJECT_GOALS,
+    PROJECT_STAGES,
+    STAGES,
+)
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from edureport.core.status import Status
+from edureport.kinds import get_kind
 from edureport.kinds.base import lower_is_better
 from edureport.metrics.compute import IndicatorResult
 from edureport.report.charts import CROWDED_BARS, distribution_chart, township_chart, trend_chart
 from edureport.report.context import ReportContext
 from edureport.report.htmlkit import Block, badge, figure, join, progress_bar, table
-
-CHARTED_KINDS = ("ratio", "trend", "count")
 
 
 def indicator_table(ctx: ReportContext, results: list[IndicatorResult], caption: str,
@@ -35,7 +34,7 @@ def township_context(ctx: ReportContext, r: IndicatorResult) -> tuple[str, str]:
     banner = next((b for b in ctx.banner_results if b.indicator_id == r.indicator_id), None)
     values = [v for v in ctx.township_values(r.indicator_id)[1] if v is not None]
     rank = "—"
-    if r.actual is not None and len(values) > 1 and r.kind in CHARTED_KINDS:
+    if r.actual is not None and len(values) > 1 and get_kind(r.kind).charted:
         lower = lower_is_better(r.comparison)
         better = sum(1 for v in values if (v < r.actual if lower else v > r.actual))
         rank = f"{better + 1}/{len(values)}"
@@ -46,8 +45,9 @@ def trend_figure(ctx: ReportContext, r: IndicatorResult, level: str = "banner", 
     months, values = ctx.monthly(r.indicator_id, level, entity)
     if sum(v is not None for v in values) < 2:
         return Block("")
-    target = r.baseline if r.kind == "trend" else r.target
-    label = _base_label(ctx, r) if r.kind == "trend" else "年度目标"
+    by_baseline = get_kind(r.kind).baseline_is_reference
+    target = r.baseline if by_baseline else r.target
+    label = _base_label(ctx, r) if by_baseline else "年度目标"
     svg = trend_chart(months, values, target=target, unit=r.unit, label=r.name, target_label=label)
     return figure(svg, ctx.numbering.next_figure(), f"{r.entity_name}{r.name}逐月情况")
 
@@ -55,20 +55,21 @@ def trend_figure(ctx: ReportContext, r: IndicatorResult, level: str = "banner", 
 def township_figure(ctx: ReportContext, r: IndicatorResult, highlight: str = "") -> Block:
     """Compare townships for an indicator collected below the banner level."""
     ind = ctx.plan.indicator(r.indicator_id)
-    if ind.level == "banner" or r.kind not in CHARTED_KINDS:
+    kind = get_kind(r.kind)
+    if ind.level == "banner" or not kind.charted:
         return Block("")
     names, values = ctx.township_values(r.indicator_id)
     if sum(v is not None for v in values) < 2:
         return Block("")
-    per_unit = r.kind in ("ratio", "trend") or ind.aggregate in ("min", "max") or ind.comparison in ("<=", "<")
+    per_unit = not kind.shares_target(ind)  # one target line across townships only where it is not shared
     banner = target = None
     if per_unit:
         whole = next((b for b in ctx.banner_results if b.indicator_id == r.indicator_id), None)
         banner = whole.actual if whole else None
         # every township's bar against one line: the banner's baseline, not this township's own
-        target = (whole.baseline if whole else None) if r.kind == "trend" else ind.target
+        target = (whole.baseline if whole else None) if kind.baseline_is_reference else ind.target
     label = ctx.plan.township_label
-    target_label = ctx.region + _base_label(ctx, r) if r.kind == "trend" else "目标"  # the banner's baseline
+    target_label = ctx.region + _base_label(ctx, r) if kind.baseline_is_reference else "目标"  # the banner's baseline
     mine = r.actual if highlight else None
     if mine is not None and sum(v is not None for v in values) > CROWDED_BARS:  # too many to name: where it stands
         svg = distribution_chart(values, mine=mine, name=highlight, banner=banner, target=target, unit=r.unit,
@@ -99,7 +100,7 @@ def figures_for(ctx: ReportContext, results: list[IndicatorResult], *, towns: bo
     """Charts for the results: month-by-month (``trends``: "all" or "lagging") and by township."""
     blocks = []
     for r in results:
-        if r.kind not in CHARTED_KINDS:
+        if not get_kind(r.kind).charted:
             continue
         if trends == "all" or r.status in (Status.LAGGING, Status.MISSED):
             blocks.append(trend_figure(ctx, r, level, entity))

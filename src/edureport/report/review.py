@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from edureport.core.status import Status
+from edureport.kinds import get_kind
 from edureport.metrics.compute import status_columns, status_summary
 from edureport.report.blocks import indicator_table, lagging, no_data_note
 from edureport.report.charts import status_chart
@@ -55,7 +56,7 @@ def _overall(ctx: ReportContext) -> Block:
     blocks = [heading(2, "一、总体情况", ctx.numbering, "part-1"), paragraph(text),
               table(head, rows, number=t1, caption="各部分指标完成情况", cls="overview"),
               figure(status_chart(labels, summaries), f1, "各部分指标状态分布")]
-    key = [r for r in results if r.kind in ("ratio", "trend", "project")]
+    key = [r for r in results if get_kind(r.kind).headline]
     if key:
         tab, t2 = indicator_table(ctx, key, "主要量化指标完成情况")
         blocks += [paragraph(f"比例、同比和建设项目等主要量化指标见表{t2}。"), tab]
@@ -116,7 +117,7 @@ def _appendix(ctx: ReportContext) -> Block:
                         caption=f"各{label}指标状态汇总"))
     towns = list(ctx.by_township)
     if len(towns) <= MATRIX_MAX_TOWNSHIPS:
-        ids = [r.indicator_id for r in ctx.banner_results if r.kind in ("ratio", "trend")
+        ids = [r.indicator_id for r in ctx.banner_results if get_kind(r.kind).proportion
                and ctx.plan.indicator(r.indicator_id).level != "banner"]
         matrix = [[ctx.plan.indicator(i).name, next(r.actual_text for r in ctx.banner_results if r.indicator_id == i)]
                   + [ctx.by_township[t][i].actual_text if i in ctx.by_township[t] else "—" for t in towns]

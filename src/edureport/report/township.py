@@ -3,6 +3,7 @@ activities, and what lags."""
 
 from __future__ import annotations
 
+from edureport.kinds import get_kind
 from edureport.metrics.compute import status_columns, status_summary
 from edureport.report.blocks import figures_for, indicator_table, lagging, no_data_note
 from edureport.report.context import ReportContext, activities_block, closing_note, cover, projects_block
@@ -35,7 +36,7 @@ def township_indicators(ctx: ReportContext) -> Block:
     mine = ctx.results("township", ctx.township)
     first_fig = ctx.numbering.figures + 1
     tab, n = indicator_table(ctx, mine, f"{ctx.township}各项指标与{ctx.region}对比", compare=True)
-    ratios = [r for r in mine if r.kind in ("ratio", "trend")]
+    ratios = [r for r in mine if get_kind(r.kind).proportion]
     figs = figures_for(ctx, ratios, level="township", entity=ctx.township, highlight=ctx.township,
                        trends="lagging")
     last = ctx.numbering.figures
