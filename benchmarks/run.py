@@ -72,7 +72,7 @@ def jobs_for(data: Path, only: list[str] | None) -> list[tuple[str, str, dict[st
     sys.path.insert(0, str(ROOT / "src"))
     from edureport.batch.jobs import select_jobs
     from edureport.data.store import load_data
-    from edureport.plan.model import load_plan
+    from edureport.plan.load import load_plan
 
     plan = load_plan(PLAN)
     towns = list(load_data(data, plan).townships["township"])

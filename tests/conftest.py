@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from edureport.cli.main import cli
-from edureport.plan.model import Plan, load_plan
+from edureport.plan.load import load_plan
+from edureport.plan.model import Plan
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN_2023 = ROOT / "params" / "plan-2023.yaml"

@@ -152,7 +152,7 @@ def test_an_import_during_a_build_changes_the_next_build_only(mini_data: Path, t
     for result in summary.results:
         text = Path(result.files["html"]).read_text(encoding="utf-8")
         assert fp in text, result.job.key
-    from edureport.plan.model import load_plan
+    from edureport.plan.load import load_plan
 
     assert fingerprint(mini_data, load_plan(MINI_PLAN)) != fp, "the import did land, for the next build"
     files = manifest["data"]["files"]

@@ -226,7 +226,7 @@ def test_text_that_excel_would_run_is_neutralised_in_data_and_log(data: Path, tm
             assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in line), (table, line)
     # reading takes the apostrophe off again: the reports show what the unit typed
     from edureport.data.store import load_data
-    from edureport.plan.model import load_plan
+    from edureport.plan.load import load_plan
 
     assert hostile[-1] in set(load_data(data, load_plan(MINI_PLAN)).activities["title"])
     again = do_import(submission(tmp_path, value=5, title='"-2+3"'), data, "--replace")
@@ -259,7 +259,7 @@ def _child(args: list[str], env: dict[str, str], go) -> None:
 
 def _ctx():
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["edureport.cli.main", "edureport.intake.importer", "edureport.data.validate_tables"])
+    ctx.set_forkserver_preload(["edureport.cli.main", "edureport.intake.importer", "edureport.data.validate"])
     return ctx
 
 

@@ -11,7 +11,8 @@ import yaml
 from edureport.core.errors import UnknownKindError
 from edureport.core.status import Outcome, Status, elapsed_fraction, judge
 from edureport.kinds import KINDS, IndicatorKind, get_kind, register
-from edureport.plan.model import Indicator, load_plan
+from edureport.plan.load import load_plan
+from edureport.plan.model import Indicator
 
 from .conftest import MINI
 

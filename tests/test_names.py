@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from edureport.batch.execute import literal_path
-from edureport.batch.jobs import name_stem, unique_stems
 from edureport.core.paths import OutsideOutputError, report_files
 from edureport.data.normalize import FREE_TEXT_MAX, NAME_MAX, free_text_problem, name_problem
 from edureport.report.charts import distribution_chart, township_chart, trend_chart
+from edureport.report.kinds import name_stem, unique_stems
 
 from .conftest import MINI, ROOT, run
 

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from edureport.core.errors import PlanError
-from edureport.plan.model import Plan, load_plan
+from edureport.plan.load import load_plan
+from edureport.plan.model import Plan
 
 from .conftest import MINI, PLAN_2023, ROOT
 

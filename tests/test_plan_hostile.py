@@ -15,7 +15,8 @@ import yaml
 
 from edureport.core.errors import PlanError
 from edureport.plan.commentary import CommentaryError, load_commentary
-from edureport.plan.model import Plan, load_plan
+from edureport.plan.load import load_plan
+from edureport.plan.model import Plan
 
 from .conftest import MINI, PLAN_2023, run
 

@@ -14,11 +14,11 @@ from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
 from edureport.batch.execute import ParameterError, check_parameters, notebooks_dir
-from edureport.batch.jobs import REPORT_KINDS
 from edureport.data.store import load_data
 from edureport.metrics.compute import compute
-from edureport.plan.model import load_plan
+from edureport.plan.load import load_plan
 from edureport.render.document import notebook_to_html
+from edureport.report.catalog import REPORTS
 from edureport.report.narrative import indicator_sentence
 
 from .conftest import DEMO, MINI, run
@@ -36,8 +36,8 @@ def built(full_build: Path) -> dict[str, dict[str, Path]]:
 
 
 def test_registry_covers_the_three_notebooks() -> None:
-    assert set(REPORT_KINDS) == {"section", "township", "review"}
-    for kind in REPORT_KINDS.values():
+    assert set(REPORTS.keys()) == {"section", "township", "review"}
+    for kind in REPORTS:
         assert (notebooks_dir() / kind.notebook).is_file()
 
 

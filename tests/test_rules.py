@@ -20,7 +20,8 @@ from edureport.core.asof import AsOfError
 from edureport.core.status import Status
 from edureport.data.store import load_data
 from edureport.metrics.compute import compute
-from edureport.plan.model import Plan, load_plan
+from edureport.plan.load import load_plan
+from edureport.plan.model import Plan
 from edureport.report.narrative import indicator_sentence
 
 from .conftest import MINI

@@ -98,7 +98,7 @@ def test_bad_input_is_refused(mini_data: Path, private_cache: Path, file: str, o
 
 def problems_of(folder: Path, plan_file: Path) -> list:
     from edureport.data.validate import validate_dir
-    from edureport.plan.model import load_plan
+    from edureport.plan.load import load_plan
 
     try:
         validate_dir(folder, load_plan(plan_file))

@@ -17,7 +17,7 @@ from edureport.core.figures import fmt_gap, fmt_vs, percent
 from edureport.core.status import Status
 from edureport.kinds import KINDS, get_kind
 from edureport.metrics.compute import IndicatorResult
-from edureport.plan.model import load_plan
+from edureport.plan.load import load_plan
 from edureport.report.htmlkit import progress_bar
 from edureport.report.narrative import indicator_sentence
 

@@ -241,9 +241,9 @@ def test_a_report_whose_worker_dies_twice_fails_and_the_others_are_built(tmp_pat
     reports = _reports(tmp_path)
     township = reports.pop("township:图克镇")
     assert township["status"] == "failed" and township["attempts"] == 2
-    assert township["error"] == ("图克镇工作进展报告：工作进程被系统终止（信号 9，可能内存不足），"
+    assert township["error"] == ("图克镇2023年工作进展报告：工作进程被系统终止（信号 9，可能内存不足），"
                                  "在新的工作进程中重试 1 次仍然如此")
-    assert done.stderr.startswith("失败：图克镇工作进展报告：工作进程被系统终止（信号 9"), done.stderr
+    assert done.stderr.startswith("失败：图克镇2023年工作进展报告：工作进程被系统终止（信号 9"), done.stderr
     assert {(k, r["status"], r["attempts"]) for k, r in reports.items()} == {("section:4", "built", 1),
                                                                             ("review", "built", 1)}
     assert _leftovers(mark) == [], "the kernels of the killed workers ended with them"

@@ -10,7 +10,8 @@ from edureport.core.status import Status
 from edureport.core.version import __version__
 from edureport.data.store import DataSet, load_data, load_subset
 from edureport.metrics.compute import compute, status_summary
-from edureport.plan.model import Indicator, Plan, load_plan
+from edureport.plan.load import load_plan
+from edureport.plan.model import Indicator, Plan
 
 __all__ = [
     "DataSet", "DataValidationError", "EdureportError", "Indicator", "Plan", "PlanError", "Problem", "Status",

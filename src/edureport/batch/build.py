@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edureport.batch.execute import JobResult, notebooks_dir, run_job_safe
-from edureport.batch.jobs import Job, select_jobs
+from edureport.batch.execute import JobResult, notebook_file, run_job_safe
+from edureport.batch.executors import Pool
+from edureport.batch.jobs import select_jobs
 from edureport.batch.keys import job_key, shown_by_township_reports
 from edureport.batch.lock import LOCK_FILE, BuildLock
 from edureport.batch.manifest import read_manifest, report_entry, write_index, write_manifest
@@ -37,7 +38,8 @@ from edureport.core.paths import (
 )
 from edureport.data.store import load_data
 from edureport.plan.commentary import load_commentary
-from edureport.plan.model import load_plan
+from edureport.plan.load import load_plan
+from edureport.report.catalog import Job
 from edureport.report.narrative import data_line
 
 Event = Callable[[str, Job, JobResult | None], None]
@@ -98,7 +100,7 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
         previous = {e["key"]: e for e in read_manifest(folder).get("reports", [])}
         # Also stores every township's results once for all reports (see results_cache).
         shown = shown_by_township_reports(data, when, allow_outside_year) if selected else ""
-        keys = {j.key: job_key(j, data, common=common, notebook=notebooks_dir() / j.notebook,
+        keys = {j.key: job_key(j, data, common=common, notebook=notebook_file(j),
                                shown_results=shown) for j in selected}
         todo = [j for j in selected if force or not _unchanged(previous.get(j.key), keys[j.key], folder, formats)]
         if on_plan:
@@ -162,7 +164,6 @@ def _run_local(todo: list[Job], kwargs: dict[str, Any], jobs: int | None, schedu
     out of memory) costs its report one attempt, retried once in a fresh worker; the other reports go on."""
     if not todo:
         return []
-    from edureport.batch.executors import Pool
 
     results = []
     for job in todo:

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from edureport.batch.executors import kernel_manager_class
-from edureport.batch.jobs import Job
 from edureport.core.errors import EdureportError, ParameterError, ReportFailedError  # noqa: F401  (defined with every other error)
 from edureport.core.paths import project_root, report_files, write_atomic
 from edureport.render.document import html_to_pdf, notebook_to_html
+from edureport.report.kinds import Job
 
 TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
 
@@ -37,6 +37,12 @@ def notebooks_dir() -> Path:
     """The report notebooks (``EDUREPORT_NOTEBOOKS_DIR`` overrides, e.g. for tests that inject faults)."""
     env = os.environ.get("EDUREPORT_NOTEBOOKS_DIR")
     return Path(env) if env else project_root() / "notebooks"
+
+
+def notebook_file(job: Job) -> Path:
+    """A job's notebook: its kind's ``notebook`` in ``notebooks_dir()``, or that path itself when it is
+    absolute (a report kind whose notebook lives outside the project, e.g. a plug-in's or a test's)."""
+    return notebooks_dir() / job.notebook  # an absolute right-hand side replaces the folder
 
 
 def literal_path(path: Path) -> str:
@@ -74,7 +80,7 @@ def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: st
     from papermill.exceptions import PapermillExecutionError
 
     started = time.perf_counter()
-    source = notebooks_dir() / job.notebook
+    source = notebook_file(job)
     params = {**common, **job.parameters}
     check_parameters(source, params)
     files = report_files(out, year, as_of, job.stem)
@@ -82,7 +88,7 @@ def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: st
     scratch = files["ipynb"].with_name(f".{job.stem}.running.ipynb")
     try:
         nb = papermill.execute_notebook(
-            literal_path(source), literal_path(scratch), parameters=params, cwd=str(notebooks_dir()),
+            literal_path(source), literal_path(scratch), parameters=params, cwd=str(source.parent),
             progress_bar=False, log_output=False, request_save_on_cell_execute=False, execution_timeout=timeout,
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # no transport warnings in cron logs
             kernel_manager_class=kernel_manager_class(),  # the kernel dies with this process (a killed worker)

@@ -21,6 +21,7 @@ sentinels (``multiprocessing.connection.wait``):
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import os
 import signal
@@ -209,7 +210,6 @@ def _serve(conn: Connection, parent: int) -> None:
 @functools.cache
 def _prctl() -> Callable[..., int] | None:
     try:
-        import ctypes
 
         return ctypes.CDLL("libc.so.6", use_errno=True).prctl
     except (OSError, AttributeError):  # not Linux (glibc): no death signal, workers end when their pipe closes

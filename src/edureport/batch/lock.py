@@ -1,16 +1,17 @@
-"""One build at a time per output folder, with a lock the kernel releases when its holder dies.
+"""One build at a time per output folder, with a lock that never outlives its holder.
 
-``flock`` locks vanish with the process that held them (SIGKILL included), so a killed build never
-leaves a lock that blocks the next one; the file only records who holds it, for the message.
+The lock is ``edureport.core.locks``: ``flock`` where there is one (the kernel drops it with the process
+that held it, SIGKILL included), ``filelock`` elsewhere (Windows: ``LockFileEx``, also dropped with its
+holder). So a killed build never leaves a lock that blocks the next one; the file only records who holds
+it, for the message.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
+import math
 from pathlib import Path
 
+from edureport.core import locks
 from edureport.core.errors import BuildLockedError
 
 LOCK_FILE = ".edureport-build.lock"
@@ -19,37 +20,29 @@ LOCK_FILE = ".edureport-build.lock"
 class BuildLock:
     def __init__(self, folder: str | Path):
         self.path = Path(folder) / LOCK_FILE
-        self._fh = None
+        self._lock: locks.Lock | None = None
 
     def acquire(self, wait: bool = False) -> BuildLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = self.path.open("a+", encoding="utf-8")
+        lock = locks.open_lock(self.path, record_holder=True)
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip()
-            fh.close()
-            who = ""
-            try:
-                info = json.loads(holder)
-                who = f"（进程 {info.get('pid')}）"
-            except ValueError:
-                pass
+            taken = lock.acquire(math.inf if wait else 0)
+            pid = None if taken else lock.holder()
+        except BaseException:
+            lock.close()
+            raise
+        if not taken:
+            lock.close()
+            who = f"（进程 {pid}）" if pid else ""
             raise BuildLockedError(f"另一个 edureport build 正在使用输出文件夹 {self.path.parent}{who}；"
-                                   "请等它结束，或加 --wait 排队等待") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(json.dumps({"pid": os.getpid()}))
-        fh.flush()
-        self._fh = fh
+                                   "请等它结束，或加 --wait 排队等待")
+        self._lock = lock
         return self
 
     def release(self) -> None:
-        if self._fh is not None:
-            fcntl.flock(self._fh, fcntl.LOCK_UN)
-            self._fh.close()
-            self._fh = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def __enter__(self) -> BuildLock:
         return self.acquire()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from edureport.batch.execute import JobResult
+from edureport.core.fonts import font_face_css
 from edureport.core.paths import file_sha256, project_root, write_atomic
 from edureport.core.status import Status
 from edureport.render.document import stylesheet
@@ -83,7 +84,6 @@ STATUS_WORDS = {"built": ("已生成", Status.DONE), "unchanged": ("未变化", 
 
 def write_index(folder: Path, title: str, data_text: str, run: dict[str, Any], entries: list[dict[str, Any]]) -> Path:
     """A self-contained portal page: every report with its status and links; failures with the error."""
-    from edureport.core.fonts import font_face_css
 
     rows = []
     for e in entries:

@@ -7,15 +7,14 @@ an output folder that cannot be written); 3 another build is using the output fo
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import sys
 import time
 from pathlib import Path
 
 import click
 
+from edureport.batch.build import build
 from edureport.batch.execute import JobResult
-from edureport.batch.jobs import Job
 from edureport.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -25,7 +24,10 @@ from edureport.cli.common import (
     plan_option,
 )
 from edureport.cli.common import fail as _fail
+from edureport.core import locks
 from edureport.core.errors import EdureportError
+from edureport.core.paths import check_output, output_error, outputs_dir
+from edureport.report.kinds import Job
 
 STATUS = {"built": "已生成", "unchanged": "未变化", "failed": "失败"}
 
@@ -76,7 +78,6 @@ class Progress:
 
 
 def _logger(log_dir: Path, keep: int):
-    from edureport.core.paths import check_output, output_error
 
     check_output(log_dir)
     logs = sorted(p for p in log_dir.glob("*.log") if p.is_file())
@@ -86,7 +87,7 @@ def _logger(log_dir: Path, keep: int):
     path = log_dir / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.log"
     try:
         fh = path.open("a", encoding="utf-8")
-        fcntl.flock(fh, fcntl.LOCK_SH)  # "in use" for as long as this build runs (released when it ends)
+        locks.mark_in_use(fh, path)  # "in use" for as long as this build runs (released when it ends)
     except OSError as exc:
         raise output_error(path, exc) from None
 
@@ -100,14 +101,7 @@ def _logger(log_dir: Path, keep: int):
 
 
 def _in_use(log: Path) -> bool:
-    try:
-        with log.open("a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
+    return locks.in_use(log)
 
 
 @click.command("build")
@@ -132,8 +126,6 @@ def _in_use(log: Path) -> bool:
 def build_cmd(plan_file, data_dir, commentary, as_of, allow_outside_year, only, formats, jobs, force, timeout, executor, scheduler,
               wait_for_lock, quiet, keep_logs, out) -> None:
     """生成报告（默认全部：各部分、各苏木镇、年度工作总结）：并行、增量、可中断恢复。"""
-    from edureport.batch.build import build
-    from edureport.core.paths import outputs_dir
 
     wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
     if not wanted or set(wanted) - {"html", "pdf"}:

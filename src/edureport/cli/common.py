@@ -13,6 +13,7 @@ import click
 
 from edureport.core.errors import EdureportError, LockedError, ProblemsError
 from edureport.core.paths import default_plan_file
+from edureport.plan.load import load_plan
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED = 0, 1, 2, 3
 AS_OF_HELP = "截至日期，写作 YYYY-MM-DD、YYYY/M/D 或 YYYY年M月D日；默认工作要点年度末"
@@ -36,7 +37,6 @@ allow_outside_year_option = click.option(
 
 
 def load_plan_option(plan_file: Path | None):
-    from edureport.plan.model import load_plan
 
     return load_plan(plan_file or default_plan_file())
 

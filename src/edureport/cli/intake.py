@@ -12,7 +12,12 @@ from edureport.cli.common import data_option, plan_option
 from edureport.cli.common import fail as _fail
 from edureport.cli.common import load_plan_option as _plan
 from edureport.core.errors import EdureportError
+from edureport.core.paths import demo_data_dir, output_error
+from edureport.data.datafolder import WAIT_SECONDS
 from edureport.data.schema import TABLES
+from edureport.data.store import load_data
+from edureport.intake.importer import import_files
+from edureport.intake.template import build_template
 
 
 @click.command("template")
@@ -23,9 +28,6 @@ from edureport.data.schema import TABLES
 @data_option("数据文件夹（取学校名录），默认 data/demo")
 def template_cmd(out: Path, township: str, period: str, plan_file: Path | None, data_dir: Path | None) -> None:
     """生成一个苏木镇一个月的 Excel 填报表 OUT（.xlsx）。"""
-    from edureport.core.paths import demo_data_dir
-    from edureport.data.store import load_data
-    from edureport.intake.template import build_template
 
     if not re.fullmatch(r"\d{4}-\d{2}", period):
         raise click.UsageError(f"--period 应为 YYYY-MM，实际为“{period}”")
@@ -35,7 +37,6 @@ def template_cmd(out: Path, township: str, period: str, plan_file: Path | None, 
     except EdureportError as exc:
         _fail(exc, 200)
     except OSError as exc:  # the form could not be saved there (a folder of that name, no permission, full)
-        from edureport.core.paths import output_error
 
         _fail(output_error(out, exc), None)
     click.echo(f"已生成填报表：{path}")
@@ -56,9 +57,6 @@ def import_cmd(files: tuple[Path, ...], data_dir: Path | None, plan_file: Path |
     """把填好的填报表（或按数据格式整理的 CSV/XLSX 表）校验后合并到数据文件夹：有任何错误则什么都不写。
 
     同一数据文件夹同时只进行一个导入，其他导入排队；导入被中途打断（包括断电、kill -9）时，数据保持导入前或导入后的完整状态。"""
-    from edureport.core.paths import demo_data_dir
-    from edureport.data.datafolder import WAIT_SECONDS
-    from edureport.intake.importer import import_files
 
     def waiting() -> None:
         click.echo("另一个导入或构建正在读写该数据文件夹，排队等待……", err=True)

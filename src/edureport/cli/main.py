@@ -27,9 +27,14 @@ from edureport.cli.common import (
     load_plan_option,
     plan_option,
 )
+from edureport.cli.summary import data_summary, plan_summary, results_table
+from edureport.core.asof import as_of_date
 from edureport.core.errors import EdureportError
-from edureport.core.paths import demo_data_dir, demo_reference_file
+from edureport.core.paths import OutputError, demo_data_dir, demo_reference_file, output_error, write_atomic
 from edureport.core.version import __version__
+from edureport.data import demo
+from edureport.data.store import load_data
+from edureport.metrics.compute import compute
 
 cli_zh.install()  # Click's own usage and error messages in Chinese
 
@@ -62,8 +67,6 @@ def validate_cmd(data_dir: Path, plan_file: Path | None, summary_file: Path | No
     """校验数据文件夹 DATA_DIR：列出全部问题（文件、工作表、行、列、值）。
 
     不修改数据；唯一的例外是先完成（或撤销）一次被中断的导入。"""
-    from edureport.cli.summary import data_summary
-    from edureport.data.store import load_data
 
     try:
         ds = load_data(data_dir, _plan(plan_file), use_cache=False)
@@ -72,7 +75,6 @@ def validate_cmd(data_dir: Path, plan_file: Path | None, summary_file: Path | No
     text = data_summary(ds)
     click.echo(text)
     if summary_file:
-        from edureport.core.paths import OutputError, output_error, write_atomic
 
         if summary_file.is_symlink() or (summary_file.exists() and not summary_file.is_file()):
             _fail(OutputError(f"无法写入 {summary_file}：它不是普通文件（链接、设备或文件夹），摘要不会替换它"), None)
@@ -96,14 +98,12 @@ def validate_cmd(data_dir: Path, plan_file: Path | None, summary_file: Path | No
 def demo_data_cmd(out_dir: Path | None, plan_file: Path | None, reference: Path | None, townships: int,
                   schools_per_township: int, seed: int) -> None:
     """生成一整年的演示数据到 OUT_DIR（默认 data/demo）。"""
-    from edureport.data import demo
 
     try:
         tables = demo.generate(_plan(plan_file), reference or demo_reference_file(), townships=townships,
                                schools_per_township=schools_per_township, seed=seed)
     except EdureportError as exc:
         _fail(exc, None)
-    from edureport.core.paths import output_error
 
     try:
         paths = demo.write(tables, out_dir or demo_data_dir())
@@ -117,7 +117,6 @@ def demo_data_cmd(out_dir: Path | None, plan_file: Path | None, reference: Path 
 @plan_option
 def plan_cmd(plan_file: Path | None) -> None:
     """检查工作要点文件并显示其结构（部分、任务、指标）。"""
-    from edureport.cli.summary import plan_summary
 
     try:
         click.echo(plan_summary(_plan(plan_file)))
@@ -135,10 +134,6 @@ def plan_cmd(plan_file: Path | None) -> None:
 def status_cmd(data_dir: Path | None, plan_file: Path | None, as_of: str, allow_outside_year: bool,
                township: str | None, school: str | None) -> None:
     """显示各指标的目标、实际、完成进度与状态。"""
-    from edureport.cli.summary import results_table
-    from edureport.core.asof import as_of_date
-    from edureport.data.store import load_data
-    from edureport.metrics.compute import compute
 
     if township and school:
         raise click.UsageError("--township 与 --school 只能选一个")

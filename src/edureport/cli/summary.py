@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 
+from edureport.core.errors import Problem
 from edureport.data.store import DataSet
+from edureport.kinds import get_kind
 from edureport.metrics.compute import IndicatorResult, status_summary
 from edureport.plan.model import Plan
 
 
 def plan_summary(plan: Plan) -> str:
     kinds = Counter(i.kind for i in plan.indicators)
-    from edureport.kinds import get_kind
 
     lines = [f"{plan.title}（{plan.issuer}）", f"年度：{plan.start} 至 {plan.end}",
              f"部分 {len(plan.sections)} 个，任务 {len(plan.tasks)} 项，指标 {len(plan.indicators)} 个，"
@@ -26,8 +27,9 @@ def plan_summary(plan: Plan) -> str:
 def data_summary(ds: DataSet) -> str:
     obs = ds.observations
     periods = sorted(set(obs["period"]))
-    covered = set(obs["indicator_id"].astype(str)) | {
-        i.id for i in ds.plan.indicators if i.kind == "project" and not ds.projects.empty}
+    other = {i.id: get_kind(i.kind).table for i in ds.plan.indicators if get_kind(i.kind).table != "observations"}
+    covered = set(obs["indicator_id"].astype(str)) | {  # a kind with a table of its own: covered if it has rows
+        i for i, table in other.items() if not ds.frames[table].empty}
     missing = [i.id for i in ds.plan.indicators if i.id not in covered]
     lines = [
         f"数据文件夹：{ds.data_dir}",
@@ -41,7 +43,6 @@ def data_summary(ds: DataSet) -> str:
         lines.append("尚无数据的指标：" + "、".join(missing))
     if len(ds.warnings):
         lines.append(f"警告 {len(ds.warnings)} 条：")
-        from edureport.core.errors import Problem
 
         lines += ["  " + Problem(**row).format() for row in ds.warnings.to_dict("records")]
     lines.append("校验通过。")

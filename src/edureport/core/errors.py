@@ -135,7 +135,7 @@ class UnknownIndicatorKindError(UnknownKindError):
 
 
 class UnknownReportKindError(UnknownKindError):
-    """A report kind (``--only`` or a notebook's ``kind``) that no module in ``report/kinds/`` registered."""
+    """A report kind (``--only`` or a notebook's ``kind``) that no module in ``report/kinds.py`` registered."""
 
 
 class UnknownFormatError(UnknownKindError):

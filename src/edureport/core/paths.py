@@ -82,7 +82,7 @@ def report_dir(out: str | Path, year: int, as_of: str) -> Path:
 
 def report_files(out: str | Path, year: int, as_of: str, stem: str) -> dict[str, Path]:
     """The HTML, PDF and executed notebook of one report. ``stem`` must be one plain file name (see
-    ``reports.name_stem``) and every path must stay inside ``out``; otherwise ``OutsideOutputError``.
+    ``report.kinds.name_stem``) and every path must stay inside ``out``; otherwise ``OutsideOutputError``.
 
     Checked on the spelled path (made absolute, "." and ".." removed), not on symlinks resolved: an
     administrator may link ``html/`` to another disk, and the atomic writer replaces a link placed at a

@@ -6,7 +6,6 @@ validates input against them.
 
 LEVELS = {"school": "学校", "township": "苏木镇", "banner": "全旗"}
 COMPARISONS = {">=": "≥", ">": "＞", "<=": "≤", "<": "＜", "==": "＝", "<baseline": "低于上年", ">baseline": "高于上年"}
-AGGREGATES = {"sum", "min", "max", "all", "any", "sum_ratio"}
 OVER_TIME = {"cumulative", "latest"}
 STAGES = ("幼儿园", "小学", "初中", "九年一贯制", "高中", "中职")
 PROJECT_STAGES = ("未开工", "在建", "竣工", "投用")

@@ -1,12 +1,14 @@
 """A data folder as a shared resource: one writer at a time, and readers see the old or the new data,
 never a mix, whatever is killed when.
 
-``flock`` on the folder itself (a directory file descriptor): shared for readers (validate, status,
-build, template, ``import --dry-run``), exclusive for ``import``. No lock file is made, so a read-only
-folder can be read and nothing is left behind; the kernel drops a lock with its holder, ``kill -9``
-included. Nested use in one process (an import validating the folder it holds) is free. Where the file
-system cannot lock a folder (some network file systems), ``.edureport.lock`` inside it is locked
-instead; a reader of such a folder that it may not write reads without a lock.
+A lock on the folder itself (``edureport.core.locks``: ``flock`` on a directory file descriptor):
+shared for readers (validate, status, build, template, ``import --dry-run``), exclusive for ``import``.
+No lock file is made, so a read-only folder can be read and nothing is left behind; the kernel drops a
+lock with its holder, ``kill -9`` included. Nested use in one process (an import validating the folder
+it holds) is free. Where the file system cannot lock a folder (some network file systems), and on
+Windows (no ``flock``: ``filelock``, where readers exclude each other too, see ``core.locks``),
+``.edureport.lock`` inside it is locked instead; a reader of such a folder that it may not write reads
+without a lock.
 
 Readers that find an import interrupted (``journal``) finish it first (``consistent``), so the only
 writes outside ``import`` are the completion of an import.
@@ -15,12 +17,11 @@ writes outside ``import`` are the completion of an import.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from edureport.core import locks
 from edureport.core.errors import FolderBusyError
 from edureport.core.paths import why
 from edureport.data.journal import DataFolderError, pending, read_state, recover
@@ -30,7 +31,7 @@ WAIT_SECONDS = 600.0  # how long a reader or an import queues behind another imp
 POLL_SECONDS = 0.1
 
 
-# Locks this process holds: (device, inode) of the folder → [fd, exclusive, depth].
+# Locks this process holds: (device, inode) of the folder → [lock, exclusive, depth].
 _held: dict[tuple[int, int], list] = {}
 
 
@@ -56,64 +57,52 @@ def lock(folder: str | Path, *, exclusive: bool, wait: float = WAIT_SECONDS,
         return
     if held is not None:
         raise RuntimeError("datafolder.lock: cannot upgrade a shared lock held by this process")
-    fd = _open_lockable(folder, exclusive)
-    if fd is None:
+    held = _open_lockable(folder, exclusive)
+    if held is None:
         yield
         return
     try:
-        _acquire(fd, folder, exclusive, wait, on_wait)
-        _held[key] = [fd, exclusive, 1]
+        _acquire(held, folder, exclusive, wait, on_wait)
+        _held[key] = [held, exclusive, 1]
         try:
             yield
         finally:
             del _held[key]
     finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        held.close()  # releases the lock
 
 
-def _open_lockable(folder: Path, exclusive: bool) -> int | None:
-    """A descriptor to lock: the folder itself, else the fallback lock file; None for a reader of a
-    folder that can be neither locked nor written (nobody can import into it either)."""
-    mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+def _open_lockable(folder: Path, exclusive: bool) -> locks.Lock | None:
+    """A lock on the folder itself, else on the fallback lock file; None for a reader of a folder that
+    can be neither locked nor written (nobody can import into it either)."""
+    if locks.NATIVE:
+        try:
+            held = locks.open_lock(folder, shared=not exclusive)
+        except OSError as exc:
+            raise DataFolderError(f"无法打开数据文件夹 {folder}：{why(exc)}") from None
+        try:
+            if held.try_acquire():  # probe the mode that will be taken (NFS: EX needs write access)
+                held.release()
+            return held  # lockable, perhaps merely held by someone else
+        except OSError:  # this file system cannot lock a folder
+            held.close()
     try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError as exc:
-        raise DataFolderError(f"无法打开数据文件夹 {folder}：{why(exc)}") from None
-    try:
-        fcntl.flock(fd, mode | fcntl.LOCK_NB)  # probe the mode that will be taken (NFS: EX needs write access)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return fd
-    except BlockingIOError:
-        return fd  # lockable, merely held by someone else
-    except OSError:  # this file system cannot lock a folder
-        os.close(fd)
-    try:
-        return os.open(folder / FALLBACK_LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+        return locks.open_lock(folder / FALLBACK_LOCK, shared=not exclusive)
     except OSError as exc:
         if exclusive:
             raise DataFolderError(f"无法锁定数据文件夹 {folder}：{why(exc)}") from None
         return None
 
 
-def _acquire(fd: int, folder: Path, exclusive: bool, wait: float, on_wait: Callable[[], None] | None) -> None:
-    mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
-    deadline = time.monotonic() + wait
-    told = False
-    while True:
-        try:
-            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+def _acquire(held: locks.Lock, folder: Path, exclusive: bool, wait: float,
+             on_wait: Callable[[], None] | None) -> None:
+    try:
+        if held.acquire(wait, on_wait=on_wait, poll=POLL_SECONDS):
             return
-        except BlockingIOError:
-            pass
-        except OSError as exc:
-            raise DataFolderError(f"无法锁定数据文件夹 {folder}：{why(exc)}") from None
-        if time.monotonic() >= deadline:
-            waited = f"等待 {wait:.0f} 秒后" if wait else ""
-            raise FolderBusyError(f"数据文件夹 {folder} 正在被另一个导入使用，{waited}仍未结束；请稍后再试")
-        if on_wait is not None and not told:
-            on_wait()
-            told = True
-        time.sleep(POLL_SECONDS)
+    except OSError as exc:
+        raise DataFolderError(f"无法锁定数据文件夹 {folder}：{why(exc)}") from None
+    waited = f"等待 {wait:.0f} 秒后" if wait else ""
+    raise FolderBusyError(f"数据文件夹 {folder} 正在被另一个导入使用，{waited}仍未结束；请稍后再试")
 
 
 @contextlib.contextmanager

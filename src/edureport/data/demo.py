@@ -9,6 +9,8 @@ The same call with ``townships=600`` makes benchmark-sized data.
 from __future__ import annotations
 
 import datetime as dt
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +19,30 @@ import pandas as pd
 import yaml
 
 from edureport.core.errors import DemoDataError
-from edureport.data.demo_events import activity_rows, project_rows
-from edureport.data.demo_values import Registry, indicator_rows, rng_for
+from edureport.data.entities import applicable
 from edureport.data.schema import TABLES
-from edureport.plan.model import Plan
+from edureport.kinds import KINDS, get_kind
+from edureport.plan.model import Indicator, Plan
 
 STUDENTS = {"幼儿园": (120, 420), "小学": (300, 1600), "初中": (400, 1300), "九年一贯制": (250, 900),
             "高中": (1800, 3200), "中职": (700, 1500)}
 
+@dataclass
+class Registry:
+    """The demo's townships and schools (with sizes the figures are drawn from)."""
+
+    townships: pd.DataFrame
+    schools: pd.DataFrame  # school_id, name, township, stage, ownership, students, teachers, classes
+
+def rng_for(seed: int, *keys: Any) -> np.random.Generator:
+    """A generator per (seed, key): changing one indicator never reshuffles the others."""
+    return np.random.default_rng([seed, *(zlib.crc32(str(k).encode()) for k in keys)])
+
+# Months with school holidays get fewer events.
+MONTH_WEIGHT = {1: 0.6, 2: 0.4, 7: 0.5, 8: 0.4}
+
+def _rng(seed: int, *keys: object) -> np.random.Generator:
+    return rng_for(seed, *keys)
 
 def build_registry(plan: Plan, reference: dict[str, Any], townships: int, per_township: int,
                    seed: int) -> Registry:
@@ -64,7 +82,6 @@ def build_registry(plan: Plan, reference: dict[str, Any], townships: int, per_to
     towns = pd.DataFrame({"township": names, "code": [f"T{i:03d}" for i in range(1, len(names) + 1)]})
     return Registry(towns, frame)
 
-
 def generate(plan: Plan, reference_file: str | Path, *, townships: int = 6, schools_per_township: int = 8,
              seed: int = 1) -> dict[str, pd.DataFrame]:
     """All demo tables as frames whose columns are the Chinese headers of docs/data-format.md."""
@@ -82,7 +99,6 @@ def generate(plan: Plan, reference_file: str | Path, *, townships: int = 6, scho
     }
     return {name: _with_headers(name, frame) for name, frame in tables.items()}
 
-
 def write(tables: dict[str, pd.DataFrame], out_dir: str | Path) -> list[Path]:
     """Write UTF-8-with-BOM CSVs (what Excel opens without garbling Chinese), one per table."""
     out = Path(out_dir)
@@ -96,14 +112,12 @@ def write(tables: dict[str, pd.DataFrame], out_dir: str | Path) -> list[Path]:
         paths.append(path)
     return paths
 
-
 def _months(start: dt.date, end: dt.date) -> list[str]:
     out, y, m = [], start.year, start.month
     while (y, m) <= (end.year, end.month):
         out.append(f"{y:04d}-{m:02d}")
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return out
-
 
 def _with_headers(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     table = TABLES[name]
@@ -112,3 +126,179 @@ def _with_headers(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     out.columns = [c.label for c in cols]
     return out
 
+def shortfall_ids(plan: Plan, seed: int) -> set[str]:
+    """Indicators deliberately behind target, so reports show amber and red (seeded, per kind)."""
+    out: set[str] = set()
+    for kind in KINDS:
+        cands = [i for i in plan.indicators if i.kind == kind.name and kind.demo_can_fall_behind(i)]
+        order = sorted(cands, key=lambda i: _rng(seed, "short", i.id).random())
+        out |= {i.id for i in order[:kind.demo_shortfalls]}
+    return out
+
+def indicator_rows(plan: Plan, reg: Registry, months: list[str], seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every indicator's demo rows, drawn by its kind (``IndicatorKind.demo_rows``), and the baselines."""
+    behind = shortfall_ids(plan, seed)
+    demo = DemoContext(plan, reg, months, seed)
+    obs, base = [], []
+    for ind in plan.indicators:
+        rows = get_kind(ind.kind).demo_rows(ind, demo, ind.id in behind)
+        if rows is None:
+            continue
+        obs.append(rows[0])
+        if rows[1] is not None:
+            base.append(rows[1])
+    out = pd.concat(obs, ignore_index=True)
+    baselines = pd.concat(base, ignore_index=True) if base else pd.DataFrame(
+        columns=["year", "school_id", "township", "indicator_id", "numerator", "denominator"])
+    return out, baselines
+
+class DemoContext:
+    """What an indicator kind's ``demo_rows`` draws with: seeded generators, the units an indicator applies
+    to, the plan's months and the layout of rows. Kinds own their values; this owns the bookkeeping."""
+
+    def __init__(self, plan: Plan, reg: Registry, months: list[str], seed: int):
+        self.plan, self.reg, self.months, self.seed = plan, reg, months, seed
+
+    def rng(self, *keys: Any) -> np.random.Generator:
+        return rng_for(self.seed, *keys)
+
+    def entities(self, ind: Indicator) -> pd.DataFrame:
+        """The units (entity, township) the indicator applies to."""
+        return applicable(ind, self.reg.schools, self.reg.townships)
+
+    def schools_of(self, ents: pd.DataFrame) -> pd.DataFrame:
+        """The registry rows (students, teachers, classes) of those units."""
+        return self.reg.schools.set_index("school_id").loc[ents["entity"]]
+
+    def window(self, ind: Indicator) -> list[str]:
+        """The months from the indicator's start to its due date (at least the last month)."""
+        lo = (ind.period_from or self.plan.start).strftime("%Y-%m")
+        hi = min(ind.due, self.plan.end).strftime("%Y-%m")
+        return [m for m in self.months if lo <= m <= hi] or self.months[-1:]
+
+    @staticmethod
+    def month_weight(month: str) -> float:
+        """Months with school holidays get fewer events."""
+        return MONTH_WEIGHT.get(int(month[5:]), 1.0)
+
+    @staticmethod
+    def basis(label: str, schools: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        return _basis(label, schools, rng)
+
+    @staticmethod
+    def frame(ind: Indicator, ents: pd.DataFrame, months: list[str], **cols: np.ndarray) -> pd.DataFrame:
+        return _frame(ind, ents, months, **cols)
+
+def _basis(label: str, schools: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+    """A plausible denominator per school from the words of its label (学生, 教师, 班主任, 课时 …)."""
+    n = len(schools)
+    if "隐患" in label:
+        return rng.integers(3, 25, n)
+    if "党组织" in label:
+        return 1 + schools["teachers"].to_numpy() // 40
+    if "学校" in label or "园）数" in label:
+        return np.ones(n, dtype=int)
+    if "课时" in label:
+        return schools["classes"].to_numpy() * 20
+    if "班主任" in label or "班级" in label:
+        return schools["classes"].to_numpy()
+    if "教师" in label:
+        return schools["teachers"].to_numpy()
+    if "学生" in label or "幼儿" in label:
+        return schools["students"].to_numpy()
+    return schools["teachers"].to_numpy()
+
+def _frame(ind: Indicator, ents: pd.DataFrame, months: list[str], **cols: np.ndarray) -> pd.DataFrame:
+    """Rows for every entity × month (entity-major), with school or township columns filled."""
+    n_e, n_m = len(ents), len(months)
+    school = ents["entity"].to_numpy() if ind.level == "school" else np.full(n_e, "")
+    town = ents["township"].to_numpy()
+    out = pd.DataFrame({"period": np.tile(months, n_e), "school_id": np.repeat(school, n_m),
+                        "township": np.repeat(town, n_m), "indicator_id": ind.id})
+    for key, values in cols.items():
+        out[key] = pd.array(np.asarray(values).reshape(-1), dtype="Int64")
+    return out
+
+def _day(rng: np.random.Generator, month: str) -> str:
+    y, m = int(month[:4]), int(month[5:])
+    last = (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return f"{month}-{int(rng.integers(1, last + 1)):02d}"
+
+def _month_end(month: str) -> dt.date:
+    y, m = int(month[:4]), int(month[5:])
+    return dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1)
+
+def _date(base: dt.date, rng: np.random.Generator, lo: int, hi: int) -> dt.date:
+    return base + dt.timedelta(days=int(rng.integers(lo, hi)))
+
+def project_rows(plan: Plan, reg: Registry, months: list[str], seed: int) -> pd.DataFrame:
+    """Monthly status of every plan project; one 投用 project overruns, one 开工 project starts late."""
+    by_name = reg.schools.set_index("name")
+    projects = list(plan.projects)
+    order = sorted(projects, key=lambda p: _rng(seed, "late", p.id).random())
+    late_finish = next((p.id for p in order if p.goal != "开工"), None)
+    late_start = next((p.id for p in order if p.goal == "开工"), None)
+    y0 = plan.start
+    rows = []
+    for p in projects:
+        rng = _rng(seed, p.id)
+        budget = round(float(rng.uniform(150, 6000)), 1)
+        if p.goal == "开工":
+            planned_start = _date(y0, rng, 60, 170)
+            actual_start = planned_start + dt.timedelta(days=int(rng.integers(-10, 20)))
+            if p.id == late_start:
+                actual_start = planned_start + dt.timedelta(days=int(rng.integers(110, 150)))
+            planned_finish = _date(y0.replace(year=y0.year + 1), rng, 150, 300)
+        else:
+            planned_start = _date(y0.replace(year=y0.year - 1), rng, 90, 200)
+            actual_start = planned_start + dt.timedelta(days=int(rng.integers(0, 20)))
+            planned_finish = _date(y0, rng, 200, 280)
+        overrun = 200 if p.id == late_finish else int(rng.integers(-15, 10))
+        actual_finish = planned_finish + dt.timedelta(days=overrun)
+        span = max(1, (actual_finish - actual_start).days)
+        for month in months:
+            end = _month_end(month)
+            started = actual_start <= end
+            finished = actual_finish <= end
+            percent = 0 if not started else 100 if finished else min(99, int(100 * (end - actual_start).days / span))
+            stage = "未开工" if not started else "在建" if not finished else (
+                "投用" if (end - actual_finish).days >= 20 else "竣工")
+            school = by_name.loc[p.school] if p.school in by_name.index else None
+            rows.append({
+                "period": month, "project_id": p.id, "stage": stage, "percent": percent,
+                "planned_start": planned_start.isoformat(),
+                "actual_start": actual_start.isoformat() if started else "",
+                "planned_finish": planned_finish.isoformat(),
+                "actual_finish": actual_finish.isoformat() if finished else "",
+                "budget": budget, "school_id": school["school_id"] if school is not None else "",
+            })
+    return pd.DataFrame(rows)
+
+def activity_rows(plan: Plan, reg: Registry, obs: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Activities behind the banner- and township-level event counts and the milestones reached."""
+    kinds = {i.id: i for i in plan.indicators}
+    names = reg.schools.set_index("school_id")["name"]
+    rows = []
+    for ind_id, group in obs.groupby("indicator_id", sort=False):
+        ind = kinds[ind_id]
+        kind = get_kind(ind.kind)
+        if not kind.demo_events(ind):
+            continue
+        rng = _rng(seed, "activity", ind_id)
+        title = ind.name
+        for word in ("次数", "场次", "举办", "召开", "完成", "组织"):
+            title = title.removesuffix(word)
+        mine = []
+        for _, r in group[group["value"].fillna(0) > 0].iterrows():
+            for _ in range(min(int(r["value"]), 3)):
+                who = names.get(r["school_id"], r["township"] or "全旗")
+                mine.append({"date": _day(rng, r["period"]), "task": ind.task, "township": r["township"],
+                             "school_id": r["school_id"], "participants": int(rng.integers(20, 600)),
+                             "title": f"{title}（{who}）" if ind.level != "banner" else title})
+        mine.sort(key=lambda row: row["date"])
+        if kind.demo_numbered_events(ind):
+            for n, row in enumerate(mine, start=1):
+                row["title"] = f"{title}（第{n}次）"
+        rows += mine
+    out = pd.DataFrame(rows, columns=["date", "task", "township", "school_id", "title", "participants"])
+    return out.sort_values(["date", "task", "title"], kind="stable").reset_index(drop=True)

@@ -31,9 +31,9 @@ _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 # no invisible characters (controls, zero-width and direction marks, line/paragraph separators), no "/"
 # (a name with path parts), no leading formula character (OWASP CSV injection: = + - @), at most NAME_MAX
 # characters. A backslash is allowed: "$\\sqrt{2}$" is data like any other, and no file name ever holds
-# a name's backslash or slash (``reports.name_stem`` replaces both).
+# a name's backslash or slash (``report.kinds.name_stem`` replaces both).
 # The longest name in the demo registry has 12 characters (乌兰陶勒盖镇蒙古族幼儿园); 50 leaves room, and
-# 50 Chinese characters (150 UTF-8 bytes) still make a readable report file name (``reports.name_stem``).
+# 50 Chinese characters (150 UTF-8 bytes) still make a readable report file name (``report.kinds.name_stem``).
 # Free text allows 500: the demo's longest 活动名称 has 24 characters.
 NAME_MAX = 50
 NAME_INVISIBLE = INVISIBLE  # Unicode general categories: what messages show escaped, names may not hold

@@ -105,3 +105,7 @@ TABLES: dict[str, Table] = {
         ), required=False, help="同比趋势类指标的上年（基期）数值"),
     )
 }
+
+
+# Columns with few distinct values, kept as pandas categoricals: codes cost 1–4 bytes a row instead of 8.
+CATEGORICAL = ("indicator_id", "entity", "school_id", "township")

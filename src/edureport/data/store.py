@@ -27,15 +27,16 @@ import pyarrow.parquet as pq
 
 from edureport.core import cachefile
 from edureport.core.errors import DataValidationError, Problem, SnapshotGoneError
+from edureport.core.limits import CSV_MAX_BYTES
 from edureport.core.paths import cache_dir, file_sha256, why
 from edureport.core.version import __version__
 from edureport.data import datafolder
-from edureport.data.schema import TABLES
+from edureport.data.schema import CATEGORICAL, TABLES
+from edureport.data.validate import validate_dir
 from edureport.plan.model import Plan
 
 CACHE_FORMAT = 3  # 2: rows sorted by township, township stored as text; 3: verified envelopes (cachefile)
 FRAMES = ("townships", "schools", "observations", "baselines", "projects", "activities")
-CATEGORICAL = ("indicator_id", "entity", "school_id", "township")
 BY_TOWNSHIP = ("observations", "baselines", "projects", "activities")
 # Rows per Parquet row group. With rows sorted by township and the township column stored as plain
 # text (min/max statistics; a dictionary column gets none that pyarrow can use), reading one township
@@ -79,7 +80,6 @@ def input_files(data_dir: Path) -> list[Path]:
 
 
 def _oversized(data_dir: Path) -> bool:
-    from edureport.core.limits import CSV_MAX_BYTES
 
     stems = {stem: t.name for t in TABLES.values() for stem in (t.name, t.label)}
     return any(p.suffix == ".csv" and p.stat().st_size > CSV_MAX_BYTES[stems[p.stem]] for p in input_files(data_dir))
@@ -151,8 +151,6 @@ def load_data(data_dir: str | Path, plan: Plan, *, use_cache: bool = True) -> Da
     that was interrupted is finished first, so the tables are the old data or the new, never a mix.
     ``use_cache=False`` (``edureport validate``) neither reads nor writes the cache.
     """
-    from edureport.data.validate import validate_dir
-
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise missing_folder(data_dir)

@@ -24,8 +24,7 @@ from edureport.data.normalize import is_blank
 from edureport.data.readers import RawTable, read_sheet, read_table
 from edureport.data.schema import TABLES, normalise_header
 from edureport.data.store import DataSet
-from edureport.data.validate import Checker
-from edureport.data.validate_tables import check_activities, check_observations, check_projects
+from edureport.data.validate import Checker, check_activities, check_observations, check_projects
 from edureport.data.workbooks import open_workbook
 from edureport.intake.template import META_KEYS, TEMPLATE_VERSION
 

@@ -20,6 +20,9 @@ from edureport.data.entities import applicable
 from edureport.data.normalize import NAME_INVISIBLE
 from edureport.data.schema import TABLES
 from edureport.data.store import DataSet
+from edureport.kinds import get_kind
+from edureport.kinds.base import CellRule
+from edureport.kinds.project import project_table
 from edureport.plan.model import PROJECT_STAGES, Plan
 
 TEMPLATE_VERSION = "1"
@@ -121,34 +124,36 @@ def _help_sheet(ws, plan: Plan, township: str, period: str) -> None:
     ws.column_dimensions["B"].width = 30
 
 
+# The value columns of the observations sheet, in order (each kind fills some of them, the rest are grey).
+VALUE_COLUMNS = ("value", "numerator", "denominator")
+
+
 def _observations(ws, plan: Plan, data: DataSet, township: str, period: str, school_list: str) -> None:
     t = TABLES["observations"]
     labels = [t.column(k).label for k in ("period", "school_id", "school_name", "township", "indicator_id",
                                           "indicator_name", "unit", "value", "numerator", "denominator", "note")]
     _header(ws, labels, [10, 10, 22, 12, 10, 40, 26, 10, 10, 10, 20])
     names = dict(zip(data.schools["school_id"], data.schools["name"], strict=True))
-    ranges: dict[str, list[str]] = {"count": [], "milestone": [], "ratio": []}
+    letters = {key: chr(ord("A") + labels.index(t.column(key).label)) for key in VALUE_COLUMNS}  # H, I, J
+    ranges: dict[CellRule, list[str]] = {}  # each kind's cell rule → the cells it covers
     for ind in plan.indicators:
-        if ind.kind == "project" or ind.level == "banner":
-            continue
+        kind = get_kind(ind.kind)
+        if kind.table != "observations" or ind.level == "banner":
+            continue  # banner figures come from the bureau itself; projects have a sheet of their own
         ents = applicable(ind, data.schools, data.townships)
         for ent in ents[ents["township"] == township]["entity"]:
             school = ent if ind.level == "school" else ""
-            if ind.kind in ("ratio", "trend"):
-                unit = f"分子：{ind.numerator}；分母：{ind.denominator}"
-            elif ind.kind == "milestone":
-                unit = "1=已完成，0=未完成"
-            else:
-                unit = ind.unit or "个"
-            ws.append([period, school, names.get(school, ""), township, ind.id, ind.name, unit])
+            ws.append([period, school, names.get(school, ""), township, ind.id, ind.name, kind.form_unit(ind)])
             r = ws.max_row
-            kind = "ratio" if ind.kind in ("ratio", "trend") else ind.kind
             for col in "HIJK":
                 ws[f"{col}{r}"].protection = OPEN
-            grey = "IJ" if kind != "ratio" else "H"
-            for col in grey:
-                ws[f"{col}{r}"].fill = GREY
-            ranges[kind].append(f"H{r}" if kind != "ratio" else f"I{r}:J{r}")
+            for key in VALUE_COLUMNS:
+                if key not in kind.columns:
+                    ws[f"{letters[key]}{r}"].fill = GREY
+            used = [letters[key] for key in VALUE_COLUMNS if key in kind.columns]
+            if used:
+                cells = f"{used[0]}{r}" if len(used) == 1 else f"{used[0]}{r}:{used[-1]}{r}"
+                ranges.setdefault(kind.cell_rule, []).append(cells)
     last = ws.max_row
     for r in range(last + 1, last + EXTRA_ROWS + 1):  # spare rows for what the pre-filled rows miss
         ws.append([period, None, None, township])
@@ -156,11 +161,9 @@ def _observations(ws, plan: Plan, data: DataSet, township: str, period: str, sch
             ws[f"{col}{r}"].protection = OPEN
     spare = f"{last + 1}:{last + EXTRA_ROWS}"
     _validate(ws, "list", f"B{spare.replace(':', ':B')}", formula1=school_list, error="请从下拉列表中选择本地学校的代码")
-    _validate(ws, "decimal", " ".join(ranges["count"]), formula1="0", operator="greaterThanOrEqual",
-              error="请填写不小于0的数字", prompt="填写本月数值（次数、人次等），不能为负数")
-    _validate(ws, "list", " ".join(ranges["milestone"]), formula1='"1,0"', error="节点类指标只能填 1（已完成）或 0（未完成）")
-    _validate(ws, "decimal", " ".join(ranges["ratio"]), formula1="0", operator="greaterThanOrEqual",
-              error="请填写不小于0的数字；分子不能大于分母", prompt="分子、分母都填人数或个数；分子不能大于分母")
+    for rule, cells in ranges.items():
+        _validate(ws, rule.type, " ".join(cells), formula1=rule.formula1, operator=rule.operator,
+                  error=rule.error, prompt=rule.prompt or "")
     for row in ws.iter_rows(min_row=2, min_col=8, max_col=10):
         for cell in row:
             cell.number_format = "#,##0.##"
@@ -168,7 +171,6 @@ def _observations(ws, plan: Plan, data: DataSet, township: str, period: str, sch
 
 
 def _projects(ws, plan: Plan, data: DataSet, township: str, period: str) -> None:
-    from edureport.kinds.project import project_table
 
     t = TABLES["projects"]
     keys = ("period", "project_id", "project_name", "stage", "percent", "planned_start", "actual_start",

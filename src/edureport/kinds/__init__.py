@@ -12,24 +12,9 @@ only ``core`` and its siblings here (plan and data objects reach it as arguments
 
 from __future__ import annotations
 
-from edureport.core.errors import UnknownIndicatorKindError
-from edureport.core.registry import Registry
-from edureport.kinds.base import IndicatorKind, Scope
-
-KINDS: Registry[IndicatorKind] = Registry("指标类型", UnknownIndicatorKindError, key=lambda k: k.name)
-
-
-def register(kind: IndicatorKind) -> IndicatorKind:
-    """Add a kind to the registry (a later registration with the same name replaces it)."""
-    return KINDS.register(kind)
-
-
-def get_kind(name: str) -> IndicatorKind:
-    """The registered kind called ``name``; an unknown name raises ``UnknownIndicatorKindError``."""
-    return KINDS.get(name)
-
-
 # Built-in kinds register themselves on import.
-from edureport.kinds import count, milestone, project, ratio, trend  # noqa: E402,F401
+from edureport.kinds import count, milestone, project, ratio, trend  # noqa: F401
+from edureport.kinds.base import IndicatorKind, Scope
+from edureport.kinds.registry import KINDS, get_kind, register
 
 __all__ = ["KINDS", "IndicatorKind", "Scope", "get_kind", "register"]

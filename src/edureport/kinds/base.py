@@ -23,6 +23,20 @@ TOLERANCE = 1e-9
 MAX_TARGET = 1_000_000_000
 
 
+@dataclass(frozen=True)
+class CellRule:
+    """The Excel form's data validation for a kind's value cells (openpyxl ``DataValidation`` arguments)."""
+
+    type: str  # "decimal", "list", "whole"
+    formula1: str
+    error: str
+    operator: str | None = None
+    prompt: str | None = None
+
+
+COUNT_RULE = CellRule("decimal", "0", "请填写不小于0的数字", "greaterThanOrEqual", "填写本月数值（次数、人次等），不能为负数")
+
+
 @dataclass
 class Scope:
     """One indicator, one as-of date, one place (全旗, a township or a school).
@@ -77,6 +91,45 @@ class IndicatorKind:
     proportion: ClassVar[bool] = False  # a rate of units: places compare directly ("比例类", township matrix)
     headline: ClassVar[bool] = False  # one of the review's 主要量化指标
     baseline_is_reference: ClassVar[bool] = False  # charts draw the baseline (上年水平), not the target
+
+    # How the monthly figures arrive (read by data/validate and intake/template):
+    table: ClassVar[str] = "observations"  # the input table holding this kind's rows
+    columns: ClassVar[tuple[str, ...]] = ("value",)  # the value columns each row must fill
+    flag_value: ClassVar[bool] = False  # "value" is 1 (done) or 0 (not yet), not a number
+    cell_rule: ClassVar[CellRule] = COUNT_RULE  # the Excel form's rule on those cells
+    # The demo data (data/demo): how many indicators of this kind are drawn behind target.
+    demo_shortfalls: ClassVar[int] = 0
+
+    def form_unit(self, ind: Indicator) -> str:
+        """What the Excel form's 单位/说明 cell tells whoever fills in the row."""
+        return ind.unit or "个"
+
+    def scope_target_text(self, ind: Indicator, outcome: Outcome, level: str) -> str:
+        """The 目标 cell for one place: the plan's target, and a place's own share where it differs
+        ("≥24次（本级分解4）")."""
+        text = ind.target_text
+        if level != "banner" and outcome.target is not None and ind.target is not None \
+                and abs(outcome.target - ind.target) > 1e-9:
+            text = f"{text}（本级分解{fmt_target(outcome.target, ind.unit)}）"
+        return text
+
+    def demo_rows(self, ind: Indicator, demo: Any, behind: bool) -> tuple[pd.DataFrame, pd.DataFrame | None] | None:
+        """Demo rows for one indicator: (observations, baselines or None), or None when the kind has no
+        rows of its own (projects). ``demo`` is data/demo's ``DemoContext`` (seeded generators, the
+        applicable units, the months, ``frame`` to lay values out); ``behind`` asks for a shortfall."""
+        return None
+
+    def demo_can_fall_behind(self, ind: Indicator) -> bool:
+        """Whether the demo may pick this indicator as one drawn behind target."""
+        return True
+
+    def demo_events(self, ind: Indicator) -> bool:
+        """Whether the demo writes activity records (活动记录) for this indicator's reported figures."""
+        return False
+
+    def demo_numbered_events(self, ind: Indicator) -> bool:
+        """Whether those activity titles are numbered (第1次, 第2次 …) rather than named by unit."""
+        return False
 
     def shares_target(self, ind: Indicator) -> bool:
         """Whether a banner-wide target is shared among places (24 inspections → 4 per township) rather

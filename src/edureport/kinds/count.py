@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
 from edureport.core.status import Outcome, Status, month_end, straight_line
-from edureport.kinds import register
 from edureport.kinds.base import IndicatorKind, Scope, compare, latest_per_entity, lower_is_better
+from edureport.kinds.registry import register
 
 if TYPE_CHECKING:
     from edureport.plan.model import Indicator
@@ -42,6 +43,44 @@ class CountKind(IndicatorKind):
     defaults = {"unit": "", "comparison": ">=", "aggregate": "sum", "over_time": "cumulative"}
     aggregates = ("sum", "min", "max")
     charted = True
+    demo_shortfalls = 3
+    EVENT_UNITS: ClassVar[frozenset[str]] = frozenset({"次", "场"})  # counts of events: they leave activity records
+
+    def demo_can_fall_behind(self, ind: Indicator) -> bool:
+        return ind.comparison != "<="
+
+    def demo_events(self, ind: Indicator) -> bool:
+        return ind.unit in self.EVENT_UNITS and ind.level != "school" and ind.comparison == ">="
+
+    def demo_numbered_events(self, ind: Indicator) -> bool:
+        return ind.level == "banner"
+
+    def demo_rows(self, ind: Indicator, demo: Any, behind: bool) -> tuple[pd.DataFrame, None]:
+        ents = demo.entities(ind)
+        rng = demo.rng(ind.id)
+        window = demo.window(ind)
+        n_e, n_m = len(ents), len(window)
+        target = float(ind.target or 0)
+        if ind.comparison in ("<=", "<"):
+            return demo.frame(ind, ents, window, value=np.zeros((n_e, n_m), dtype=int)), None
+        if ind.over_time == "latest":  # a stock that grows to its level in steps
+            final = int(target) - (rng.integers(1, 3) if behind else 0)
+            steps = np.sort(rng.integers(0, n_m, max(final, 0)))
+            stock = np.searchsorted(steps, np.arange(n_m), side="right")
+            return demo.frame(ind, ents, window, value=np.tile(stock, (n_e, 1))), None
+        if ind.aggregate in ("min", "max"):  # every entity needs its own target
+            per = np.full(n_e, math.ceil(target)) + rng.poisson(0.4, n_e)
+            if behind:
+                per[rng.random(n_e) < 0.12] = 0
+            value = np.zeros((n_e, n_m), dtype=int)
+            for e in range(n_e):
+                np.add.at(value[e], rng.integers(0, n_m, per[e]), 1)
+            return demo.frame(ind, ents, window, value=value), None
+        total = math.floor(target * rng.uniform(0.6, 0.85)) if behind else math.ceil(target * rng.uniform(1.05, 1.25))
+        weights = np.array([demo.month_weight(m) for m in window])
+        cell = np.outer(np.ones(n_e), weights).reshape(-1)
+        value = rng.multinomial(total, cell / cell.sum()).reshape(n_e, n_m)
+        return demo.frame(ind, ents, window, value=value), None
 
     def shares_target(self, ind: Indicator) -> bool:
         # Only a total to reach is shared among places; a ceiling, an exact target and a per-unit target

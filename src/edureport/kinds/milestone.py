@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pandas as pd
+
 from edureport.core.status import Outcome, Status
-from edureport.kinds import register
-from edureport.kinds.base import IndicatorKind, Scope
+from edureport.kinds.base import CellRule, IndicatorKind, Scope
+from edureport.kinds.registry import register
 from edureport.kinds.wording import Result, fields, no_data
 
 if TYPE_CHECKING:
@@ -30,6 +33,30 @@ class MilestoneKind(IndicatorKind):
     comparisons = ("==",)
     aggregates = ("all", "any")
     needs_target = False
+    flag_value = True
+    cell_rule = CellRule("list", '"1,0"', "节点类指标只能填 1（已完成）或 0（未完成）")
+    demo_shortfalls = 2
+
+    def form_unit(self, ind: Indicator) -> str:
+        return "1=已完成，0=未完成"
+
+    def demo_events(self, ind: Indicator) -> bool:
+        return True
+
+    def demo_rows(self, ind: Indicator, demo: Any, behind: bool) -> tuple[pd.DataFrame, None]:
+        """Monthly 0 (not yet) until the month it is done (1); a missed one stays 0 all year."""
+        months = demo.months
+        ents = demo.entities(ind)
+        rng = demo.rng(ind.id)
+        window = demo.window(ind)
+        lo = months.index(window[0])
+        done_at = lo + rng.integers(max(0, len(window) - 6), len(window), len(ents))
+        if behind:
+            done_at[rng.integers(0, len(ents))] = len(months)
+        value = (np.arange(len(months))[None, :] >= done_at[:, None]).astype(int)
+        frame = demo.frame(ind, ents, months, value=value)
+        keep = (np.arange(len(months))[None, :] <= np.minimum(done_at, len(months) - 1)[:, None]).reshape(-1)
+        return frame[keep & (np.tile(np.arange(len(months)), len(ents)) >= lo)].reset_index(drop=True), None
 
     def extra_checks(self, fields: dict[str, Any]) -> list[tuple[str, str]]:
         if "target" in fields and fields["target"] != 1:

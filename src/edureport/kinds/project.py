@@ -13,8 +13,8 @@ import pandas as pd
 
 from edureport.core.status import Outcome, Status, counted_through, cutoff_period
 from edureport.core.vocabulary import PROJECT_STAGES
-from edureport.kinds import register
 from edureport.kinds.base import IndicatorKind, Scope, compare
+from edureport.kinds.registry import register
 from edureport.kinds.wording import Result, fields, no_data
 
 if TYPE_CHECKING:
@@ -57,6 +57,8 @@ class ProjectKind(IndicatorKind):
     name = "project"
     label = "建设项目"
     headline = True
+    table = "projects"  # its rows are the 项目进度 table's, one per project and month
+    columns = ()
 
     def shares_target(self, ind: Indicator) -> bool:
         return True  # a township's share of the projects (see compute)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
 
 from edureport.core.figures import fmt_num
 from edureport.core.status import Outcome, Status, month_end, straight_line
-from edureport.kinds import register
 from edureport.kinds.base import (
+    CellRule,
     IndicatorKind,
     Scope,
     compare,
@@ -16,6 +19,14 @@ from edureport.kinds.base import (
     ratio_of,
     same_places,
 )
+from edureport.kinds.registry import register
+
+if TYPE_CHECKING:
+    from edureport.plan.model import Indicator
+
+# Numerator and denominator cells of the Excel form (shared with trend).
+RATIO_RULE = CellRule("decimal", "0", "请填写不小于0的数字；分子不能大于分母", "greaterThanOrEqual",
+                      "分子、分母都填人数或个数；分子不能大于分母")
 
 D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
 _UP = {D: "{place}{name}{actual}（{detail}），{relation}，已达标。",
@@ -47,6 +58,35 @@ class RatioKind(IndicatorKind):
     aggregates = ("sum_ratio",)
     charted = proportion = headline = True
     uses_baseline = True  # optional: the progress line then starts at the baseline year's level
+    columns = ("numerator", "denominator")
+    cell_rule = RATIO_RULE
+    demo_shortfalls = 2
+
+    def form_unit(self, ind: Indicator) -> str:
+        return f"分子：{ind.numerator}；分母：{ind.denominator}"
+
+    def demo_rows(self, ind: Indicator, demo: Any, behind: bool) -> tuple[pd.DataFrame, None]:
+        ents = demo.entities(ind)
+        rng = demo.rng(ind.id)
+        months = demo.months
+        den = demo.basis(ind.denominator, demo.schools_of(ents), rng).astype(int)
+        t = float(ind.target or 0) / 100
+        n_e, n_m = len(ents), len(months)
+        if den.max() == 1:  # yes/no per school: each school switches on in some month
+            on = rng.integers(0, n_m, n_e)
+            if behind:
+                on[rng.random(n_e) < 0.25] = n_m + 1
+            num = (np.arange(n_m)[None, :] >= on[:, None]).astype(int)
+            return demo.frame(ind, ents, months, numerator=num, denominator=np.repeat(den[:, None], n_m, 1)), None
+        p0 = t * rng.uniform(0.78, 0.95, n_e)
+        p1 = np.full(n_e, 1.0) if t >= 1 else np.minimum(1.0, t * rng.uniform(1.03, 1.18, n_e))
+        if behind:
+            p1 = t * rng.uniform(0.84, 0.95, n_e)
+        path = p0[:, None] + (p1 - p0)[:, None] * np.linspace(0, 1, n_m)[None, :]
+        path = np.maximum.accumulate(np.clip(path + rng.normal(0, 0.006, path.shape), 0, 1), axis=1)
+        path[:, -1] = np.maximum(path[:, -1], p1) if not behind else path[:, -1]
+        num = np.minimum(den[:, None], np.ceil(den[:, None] * path - 1e-9)).astype(int)
+        return demo.frame(ind, ents, months, numerator=num, denominator=np.repeat(den[:, None], n_m, 1)), None
 
     def extra_checks(self, fields: dict[str, Any]) -> list[tuple[str, str]]:
         out = []

@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pandas as pd
+
 from edureport.core.figures import fmt_gap, fmt_num, fmt_vs, shown_vs
 from edureport.core.status import Outcome, Status
-from edureport.kinds import register
 from edureport.kinds.base import IndicatorKind, Scope, compare, latest_per_entity, ratio_of, same_places
+from edureport.kinds.ratio import RATIO_RULE
+from edureport.kinds.registry import register
 from edureport.kinds.wording import Result, fields, no_data, side
 
 if TYPE_CHECKING:
@@ -30,6 +34,35 @@ class TrendKind(IndicatorKind):
     needs_target = False
     uses_baseline = True
     charted = proportion = headline = baseline_is_reference = True
+    columns = ("numerator", "denominator")
+    cell_rule = RATIO_RULE
+    demo_shortfalls = 1
+
+    def form_unit(self, ind: Indicator) -> str:
+        return f"分子：{ind.numerator}；分母：{ind.denominator}"
+
+    def scope_target_text(self, ind: Indicator, outcome: Outcome, level: str) -> str:
+        if outcome.baseline is None:
+            return super().scope_target_text(ind, outcome, level)
+        return f"{ind.target_text}（{baseline_text(outcome.baseline, outcome.actual, ind.unit)}）"
+
+    def demo_rows(self, ind: Indicator, demo: Any, behind: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Quarterly figures drifting from the baseline year's level, and that level (baselines.csv)."""
+        ents = demo.entities(ind)
+        rng = demo.rng(ind.id)
+        den = demo.basis(ind.denominator, demo.schools_of(ents), rng).astype(int)
+        n_e = len(ents)
+        sign = -1 if ind.comparison == "<baseline" else 1
+        base = rng.uniform(0.25, 0.6, n_e)
+        change = rng.uniform(0.004, 0.03, n_e) * (-sign if behind else sign)
+        quarters = [m for m in demo.months if int(m[5:]) % 3 == 0]
+        steps = np.linspace(0.4, 1.0, len(quarters))[None, :]
+        path = np.clip(base[:, None] + change[:, None] * steps, 0, 1)
+        num = np.round(den[:, None] * path).astype(int)
+        obs = demo.frame(ind, ents, quarters, numerator=num, denominator=np.repeat(den[:, None], len(quarters), 1))
+        b = demo.frame(ind, ents, [str(ind.baseline_year)], numerator=np.round(den * base).astype(int),
+                       denominator=den)
+        return obs, b.rename(columns={"period": "year"})
 
     def extra_checks(self, fields: dict[str, Any]) -> list[tuple[str, str]]:
         out = []

@@ -15,11 +15,9 @@ import pandas as pd
 
 from edureport.core.asof import as_of_date
 from edureport.core.errors import UnknownEntityError
-from edureport.core.figures import fmt_target
 from edureport.core.status import STATUS_ORDER, Status, counted_through, cutoff_period, judge
 from edureport.data.store import DataSet
 from edureport.kinds import Scope, get_kind
-from edureport.kinds.trend import baseline_text
 from edureport.metrics.scopes import scope_index
 from edureport.plan.model import Indicator
 
@@ -97,12 +95,7 @@ def compute(data: DataSet, as_of: dt.date, level: str = "banner", entity: str = 
         if outcome is None:
             continue
         status = judge(outcome, as_of=as_of, due=ind.due, year_end=plan.end)
-        target_text = ind.target_text
-        if ind.kind == "trend" and outcome.baseline is not None:
-            target_text += f"（{baseline_text(outcome.baseline, outcome.actual, ind.unit)}）"
-        elif level != "banner" and outcome.target is not None and ind.target is not None \
-                and abs(outcome.target - ind.target) > 1e-9:
-            target_text = f"{target_text}（本级分解{fmt_target(outcome.target, ind.unit)}）"
+        target_text = kind.scope_target_text(ind, outcome, level)
         result = IndicatorResult(
             indicator_id=ind.id, section=plan.section_of(ind), task=ind.task, name=ind.name, kind=ind.kind,
             unit=ind.unit, comparison=ind.comparison, aggregate=ind.aggregate, level=level, entity=entity,

@@ -2,7 +2,7 @@
 
 A converter takes the value as YAML read it and returns the typed value, or raises ``ValueError`` whose
 text ends up in the problem list ("类型或取值错误：应为日期（YYYY-MM-DD）"). Rules that relate two fields
-(a due date inside the plan year) are in ``plan_checks``; rules of one indicator kind are in ``kinds/``.
+(a due date inside the plan year) are in ``plan.load``; rules of one indicator kind are in ``kinds/``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-from edureport.plan.model import AGGREGATES, COMPARISONS, LEVELS, OVER_TIME, PROJECT_GOALS, PROJECT_STAGES
+from edureport.kinds import KINDS
+from edureport.plan.model import COMPARISONS, LEVELS, OVER_TIME, PROJECT_GOALS, PROJECT_STAGES
 from edureport.plan.yamlfile import BIDI_CONTROLS
 
 # Text limits, from params/plan-2023.yaml: the longest task text is 513 characters, the longest section
@@ -128,6 +129,17 @@ def _codes(v: Any) -> tuple[str, ...]:
     return tuple(_code(x) for x in v)
 
 
+class _Aggregates:
+    """Every registered kind's aggregates ("sum", "all", …), read when a plan is checked, so a kind
+    registered later (another county's, a test's) brings its own."""
+
+    def __contains__(self, v: object) -> bool:
+        return any(v in k.aggregates for k in KINDS)
+
+    def __iter__(self):
+        return iter({a for k in KINDS for a in k.aggregates})
+
+
 def _one_of(allowed: Any) -> Callable[[Any], str]:
     def conv(v: Any) -> str:
         s = _str(v)
@@ -153,7 +165,7 @@ SPECS: dict[str, dict[str, tuple[Callable[[Any], Any], bool]]] = {
         "id": (_code, True), "task": (_task_id, True), "name": (_text(TITLE), True), "kind": (_str, True),
         "level": (_one_of(LEVELS), True), "due": (_date, False), "unit": (_str, False),
         "comparison": (_one_of(COMPARISONS), False), "target": (_num, False),
-        "aggregate": (_one_of(AGGREGATES), False), "over_time": (_one_of(OVER_TIME), False),
+        "aggregate": (_one_of(_Aggregates()), False), "over_time": (_one_of(OVER_TIME), False),
         "numerator": (_str, False), "denominator": (_str, False), "stages": (_strs, False),
         "entities": (_strs, False), "period_from": (_date, False), "projects": (_codes, False),
         "target_stage": (_one_of(PROJECT_STAGES), False), "baseline_year": (_year, False),

@@ -8,13 +8,10 @@ editing next year's plan sees the whole list at once.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from edureport.core.vocabulary import (  # noqa: F401  (the plan's words, also read as plan.model.X)
-    AGGREGATES,
     COMPARISONS,
     LEVELS,
     OVER_TIME,
@@ -22,6 +19,7 @@ from edureport.core.vocabulary import (  # noqa: F401  (the plan's words, also r
     PROJECT_STAGES,
     STAGES,
 )
+from edureport.kinds import get_kind
 
 
 @dataclass(frozen=True)
@@ -80,8 +78,6 @@ class Indicator:
     @property
     def target_text(self) -> str:
         """The target as a leader reads it: "≥40%", "≤0起", "低于上年", "按期完成"."""
-        from edureport.kinds import get_kind
-
         return get_kind(self.kind).target_text(self)
 
 
@@ -147,17 +143,3 @@ class Plan:
         attr = "school" if level == "school" else "township"
         names |= {getattr(p, attr) for p in self.projects if getattr(p, attr)}
         return names
-
-
-def load_plan(path: str | Path) -> Plan:
-    """Read and validate a plan file; raise ``PlanError`` listing every problem.
-
-    The file is read within the bounds of ``plan_yaml`` (size, nesting, alias expansion) before any
-    Python object is built, so a hostile file is refused, never a hang or a traceback.
-    """
-    from edureport.plan.checks import build_plan
-    from edureport.plan.yamlfile import read_yaml
-
-    doc = read_yaml(path)
-    return build_plan(doc.construct(), label=doc.label, path=str(path), sha256=hashlib.sha256(doc.raw).hexdigest(),
-                      problems=doc.problems)

@@ -7,6 +7,7 @@ of the CJK fonts, and references nothing outside itself, so it opens offline on 
 from __future__ import annotations
 
 import base64
+import logging
 import re
 from pathlib import Path
 
@@ -48,7 +49,6 @@ def notebook_to_html(notebook: nbformat.NotebookNode | str | Path, *, title: str
 
 def html_to_pdf(html: str) -> bytes:
     """Print the same HTML to A4 with WeasyPrint (page numbers, cover and TOC come from the CSS)."""
-    import logging
 
     from weasyprint import HTML
 

@@ -13,6 +13,8 @@ import re
 from collections.abc import Sequence
 from itertools import pairwise
 
+import numpy as np
+
 from edureport.core.figures import decimals_of, fmt_target, printed_value, shown_vs
 from edureport.core.fonts import setup_matplotlib
 from edureport.core.status import STATUS_COLOURS, STATUS_ORDER, Status
@@ -142,7 +144,6 @@ def histogram(values: Sequence[float], mine: float, lines: Sequence[float] = (),
     """Round bin edges covering the values and the reference lines, the count in each bin, and the bin
     holding ``mine``. The last bin includes its upper edge, as in ``numpy.histogram``. When every
     value is the same, the range is widened around it, but not past ``cap`` (100 for a percentage)."""
-    import numpy as np
     from matplotlib.ticker import MaxNLocator
 
     lo, hi = min(*values, mine, *lines), max(*values, mine, *lines)

@@ -21,8 +21,10 @@ from edureport.kinds.project import project_table
 from edureport.metrics.compute import IndicatorResult, compute
 from edureport.metrics.results_cache import BANNER, place_rows, results_of, shared_table
 from edureport.plan.commentary import Commentary, load_commentary
-from edureport.plan.model import Plan, load_plan
+from edureport.plan.load import load_plan
+from edureport.plan.model import Plan
 from edureport.report.htmlkit import Block, Numbering, esc, table
+from edureport.report.kinds import get_report_kind
 from edureport.report.narrative import counted_cn, counted_day, data_line, date_cn, region_word
 
 
@@ -45,7 +47,10 @@ class ReportContext:
              township: str = "", section: str = "", data_fingerprint: str = "",
              allow_outside_year: bool = False) -> ReportContext:
         """``data_fingerprint`` (set by ``edureport build``) pins the data snapshot the build started from;
-        ``allow_outside_year`` accepts an as-of date outside the plan year (``--allow-outside-year``)."""
+        ``allow_outside_year`` accepts an as-of date outside the plan year (``--allow-outside-year``).
+        The title is the registered kind's (``report/kinds.py``), the same as the build's job title; an
+        unregistered ``kind`` raises ``UnknownReportKindError`` naming the known ones."""
+        report = get_report_kind(kind)
         plan = load_plan(resolve(plan_file))
         when = as_of_date(plan, as_of, allow_outside_year=allow_outside_year)
         data_path = resolve(data_dir)
@@ -55,12 +60,8 @@ class ReportContext:
         else:
             data = load_snapshot(data_path, plan, data_fingerprint)
         notes = load_commentary(resolve(commentary) if commentary else commentary_file(plan.year), plan)
-        if kind == "section":
-            title = f"第{plan.section(section).number}部分进展报告"
-        elif kind == "township":
-            title = f"{township}{plan.year}年工作进展报告"
-        else:
-            title = f"{plan.issuer}{plan.year}年工作总结"
+        given = {"section": section, "township": township}
+        title = report.title(plan, **{p: v for p, v in given.items() if p in report.parameters})
         return cls(kind, plan, data, when, title, notes, Numbering(), township, section, allow_outside_year)
 
     @property

@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from edureport.core.status import Status
 from edureport.kinds import get_kind
 from edureport.metrics.compute import status_columns, status_summary
+from edureport.plan.model import Plan
 from edureport.report.blocks import indicator_table, lagging, no_data_note
 from edureport.report.charts import status_chart
 from edureport.report.context import ReportContext, cover
 from edureport.report.htmlkit import Block, cn_number, esc, figure, heading, join, paragraph, table
+from edureport.report.kinds import Job, ReportKind, register
 from edureport.report.narrative import indicator_sentence, summary_sentence, task_paragraph
 
 MATRIX_MAX_TOWNSHIPS = 8
@@ -128,3 +132,22 @@ def _appendix(ctx: ReportContext) -> Block:
     else:
         blocks.append(paragraph(f"{label}较多，分{label}指标明细见各{label}进展报告。", "note"))
     return join(blocks)
+
+
+class ReviewReport(ReportKind):
+    """The one year-end review of a build: ``--only review``. Its build key covers all the data (the
+    default): it shows the whole county."""
+
+    name = "review"
+    label = "年度工作总结"
+    notebook = "year_end_review.ipynb"
+    order = 30
+
+    def title(self, plan: Plan, **parameters: Any) -> str:
+        return f"{plan.issuer}{plan.year}年工作总结"
+
+    def jobs(self, plan: Plan, townships: list[str]) -> list[Job]:
+        return [self.job(self.name, "year-end-review", plan)]
+
+
+register(ReviewReport())

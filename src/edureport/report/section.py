@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from edureport.data.store import DataSet
 from edureport.metrics.compute import status_summary
+from edureport.plan.model import Plan
 from edureport.report.blocks import figures_for, indicator_table
 from edureport.report.context import ReportContext, activities_block, closing_note, cover, projects_block
 from edureport.report.htmlkit import Block, cn_number, esc, heading, join, paragraph, table
+from edureport.report.kinds import Job, ReportKind, register, section_rows
 from edureport.report.narrative import summary_sentence, task_paragraph
 
 
@@ -70,3 +75,34 @@ def section_report(ctx: ReportContext) -> Block:
     """The whole report in one block (the notebook shows the parts cell by cell)."""
     return join([section_cover(ctx), section_summary(ctx), section_tasks(ctx), section_projects(ctx),
                  section_activities(ctx), closing_note(ctx)])
+
+
+class SectionReport(ReportKind):
+    """One report per plan section: ``--only section:2`` (its position) or ``section:二`` (its number).
+    Its build key covers its indicators', tasks' and projects' rows in every township (it compares them)."""
+
+    name = "section"
+    label = "分部分进展报告"
+    notebook = "section_report.ipynb"
+    parameters = ("section",)
+    order = 10
+
+    def title(self, plan: Plan, **parameters: Any) -> str:
+        return f"第{plan.section(parameters['section']).number}部分进展报告"
+
+    def jobs(self, plan: Plan, townships: list[str]) -> list[Job]:
+        return [self.job(f"{self.name}:{i}", f"{self.name}-{i}", plan, section=s.number)
+                for i, s in enumerate(plan.sections, start=1)]
+
+    def aliases(self, job: Job) -> list[str]:
+        return [f"{self.name}:{job.parameters['section']}"]
+
+    def data_digests(self, job: Job, data: DataSet, *, shown_results: str = "") -> dict[str, str]:
+        plan = data.plan
+        section = job.parameters["section"]
+        tasks = [t.id for t in plan.tasks_in(section)]
+        return section_rows(data, [i.id for i in plan.indicators_in(section)], tasks,
+                            [p.id for p in plan.projects if p.task in tasks])
+
+
+register(SectionReport())

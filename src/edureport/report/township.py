@@ -3,11 +3,16 @@ activities, and what lags."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from edureport.data.store import DataSet
 from edureport.kinds import get_kind
 from edureport.metrics.compute import status_columns, status_summary
+from edureport.plan.model import Plan
 from edureport.report.blocks import figures_for, indicator_table, lagging, no_data_note
 from edureport.report.context import ReportContext, activities_block, closing_note, cover, projects_block
 from edureport.report.htmlkit import Block, esc, heading, join, paragraph, table
+from edureport.report.kinds import Job, ReportKind, register, township_rows, unique_stems
 from edureport.report.narrative import indicator_sentence, summary_sentence
 
 
@@ -88,3 +93,28 @@ def township_lagging(ctx: ReportContext) -> Block:
 def township_report(ctx: ReportContext) -> Block:
     return join([township_cover(ctx), township_overview(ctx), township_indicators(ctx), township_schools(ctx),
                  township_projects(ctx), township_activities(ctx), township_lagging(ctx), closing_note(ctx)])
+
+
+class TownshipReport(ReportKind):
+    """One report per township of the registry: ``--only township:图克镇``. Its build key covers the
+    township's own rows and the banner-wide ones, plus every township's figures it prints in comparison
+    columns, ranks and charts (so a change elsewhere that moves those rebuilds it too)."""
+
+    name = "township"
+    label = "分乡镇进展报告"
+    notebook = "township_report.ipynb"
+    parameters = ("township",)
+    order = 20
+
+    def title(self, plan: Plan, **parameters: Any) -> str:
+        return f"{parameters['township']}{plan.year}年工作进展报告"
+
+    def jobs(self, plan: Plan, townships: list[str]) -> list[Job]:
+        stems = unique_stems(self.name, townships)
+        return [self.job(f"{self.name}:{t}", stems[t], plan, township=t) for t in townships]
+
+    def data_digests(self, job: Job, data: DataSet, *, shown_results: str = "") -> dict[str, str]:
+        return township_rows(data, job.parameters["township"]) | {"shown": shown_results}
+
+
+register(TownshipReport())

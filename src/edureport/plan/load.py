@@ -9,13 +9,16 @@ inside the plan year, every section with work); the rules for each indicator kin
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from edureport.core.errors import PlanError, Problem
+from edureport.kinds import KINDS
 from edureport.plan.fields import LABELS, SPECS
 from edureport.plan.model import PROJECT_GOALS, STAGES, Indicator, Plan, Project, Section, Task
-from edureport.plan.yamlfile import shown_value
+from edureport.plan.yamlfile import read_yaml, shown_value
 
 
 class _Collector:
@@ -83,7 +86,6 @@ def build_plan(data: Any, *, label: str, path: str, sha256: str, problems: list[
     ``problems`` are those already found while reading the file (duplicate keys); they are reported
     together with the rest.
     """
-    from edureport.kinds import KINDS
 
     c = _Collector(label)
     c.problems.extend(problems)
@@ -217,3 +219,13 @@ def _sections_have_work(c: _Collector, lists: dict[str, list[dict[str, Any]]]) -
             c.add(rec["__line__"], f"部分 {number}", "该部分没有任务（每个部分都会生成一份报告）")
         elif number not in with_indicators:
             c.add(rec["__line__"], f"部分 {number}", "该部分的任务都没有指标（每个部分都会生成一份报告）")
+
+def load_plan(path: str | Path) -> Plan:
+    """Read and validate a plan file; raise ``PlanError`` listing every problem.
+
+    The file is read within the bounds of ``plan_yaml`` (size, nesting, alias expansion) before any
+    Python object is built, so a hostile file is refused, never a hang or a traceback.
+    """
+    doc = read_yaml(path)
+    return build_plan(doc.construct(), label=doc.label, path=str(path), sha256=hashlib.sha256(doc.raw).hexdigest(),
+                      problems=doc.problems)
