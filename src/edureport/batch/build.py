@@ -1,8 +1,8 @@
 """``edureport build``: validate once, then run the report jobs in parallel, incrementally and safely.
 
 - Validation runs before any notebook: bad input raises (exit code 2) and nothing is written.
-- One build per output folder (``lock.py``); leftovers of a killed build are cleared first.
-- A job whose input key (``inputs.py``) matches the last manifest and whose files are intact is
+- One build per output folder (``batch.lock``); leftovers of a killed build are cleared first.
+- A job whose input key (``batch.keys``) matches the last manifest and whose files are intact is
   reported as unchanged; ``force`` rebuilds everything.
 - Jobs run in a local process pool (``jobs`` workers) or on a Dask cluster; one failing or hung report
   never stops the others. Every file is written atomically; a failed report keeps its last good files.

@@ -44,7 +44,7 @@ def _commentary_digest(common: dict[str, Any], year: int) -> str:
 def shown_by_township_reports(ds: DataSet, as_of, allow_outside_year: bool = False) -> str:
     """Digest of the figures every township report prints about the others (banner and all townships).
 
-    Computing them here also stores them for the reports (``results_cache``), so no report repeats it.
+    Computing them here also stores them for the reports (``metrics.results_cache``), so no report repeats it.
     """
     rows = [(r.indicator_id, place, r.actual, str(r.status))
             for place, results in all_results(ds, as_of, allow_outside_year=allow_outside_year).items()

@@ -66,7 +66,7 @@ class DataSet:
 
     def memo(self, key: str, make: Callable[[], Any]) -> Any:
         """A value derived from these tables, made once per data set object and dropped with it
-        (the scope index of ``metrics``, the per-township digests of ``inputs``)."""
+        (the scope index of ``metrics.scopes``, the per-township digests of ``batch.keys``)."""
         store = self.__dict__.setdefault("_memo", {})
         if key not in store:
             store[key] = make()

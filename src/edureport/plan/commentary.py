@@ -34,7 +34,7 @@ class Commentary:
 def load_commentary(path: str | Path | None, plan: Plan) -> Commentary:
     """Read a commentary file; a missing file means "no commentary", not an error.
 
-    Read within the same bounds as the plan (size, nesting, alias expansion: ``plan_yaml``) and checked
+    Read within the same bounds as the plan (size, nesting, alias expansion: ``plan.yamlfile``) and checked
     on the YAML node graph, so every problem names its line: ``tasks`` is a mapping of task number to
     text, ``next_steps`` a list of texts; each text at most ``LONG_TEXT`` characters, without control
     characters (line breaks are allowed).

@@ -1,7 +1,7 @@
 """Turn the raw YAML of a plan into typed models, collecting every problem on the way.
 
-Kept apart from ``plan.py`` so the models stay readable. Reading the file safely is ``plan_yaml``; what
-one field may hold is ``plan_fields``; here are the rules between fields and records (references, dates
+Kept apart from ``plan.model`` so the models stay readable. Reading the file safely is ``plan.yamlfile``; what
+one field may hold is ``plan.fields``; here are the rules between fields and records (references, dates
 inside the plan year, every section with work); the rules for each indicator kind live with the kind
 (``kinds/``), so adding a kind never touches this file.
 """
@@ -223,7 +223,7 @@ def _sections_have_work(c: _Collector, lists: dict[str, list[dict[str, Any]]]) -
 def load_plan(path: str | Path) -> Plan:
     """Read and validate a plan file; raise ``PlanError`` listing every problem.
 
-    The file is read within the bounds of ``plan_yaml`` (size, nesting, alias expansion) before any
+    The file is read within the bounds of ``plan.yamlfile`` (size, nesting, alias expansion) before any
     Python object is built, so a hostile file is refused, never a hang or a traceback.
     """
     doc = read_yaml(path)
