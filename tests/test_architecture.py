@@ -41,15 +41,27 @@ def _type_checking(node: ast.If) -> bool:
     return isinstance(node.test, ast.Name | ast.Attribute) and "TYPE_CHECKING" in ast.unparse(node.test)
 
 
+def _dynamic_import(call: ast.Call) -> bool:
+    name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+    return name in ("import_module", "__import__") and bool(call.args) and isinstance(call.args[0], ast.Constant) \
+        and isinstance(call.args[0].value, str)
+
+
 def imports(path: Path) -> list[tuple[str, int, bool]]:
-    """(imported module, line, at module level) for every import outside ``if TYPE_CHECKING:``."""
+    """(imported module, line, at module level) for every import outside ``if TYPE_CHECKING:`` (type-only
+    imports are for the type checker: a kind may name ``Plan`` in an annotation without importing it), and
+    every ``importlib.import_module("…")`` / ``__import__("…")`` with a literal name."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     out: list[tuple[str, int, bool]] = []
 
     def visit(node: ast.AST, top: bool) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.If) and _type_checking(child):
+                for other in child.orelse:  # the else branch runs
+                    visit(ast.Module(body=[other], type_ignores=[]), top)
                 continue
+            if isinstance(child, ast.Call) and _dynamic_import(child):  # importlib.import_module("edureport.x")
+                out.append((child.args[0].value, child.lineno, top))  # type: ignore[attr-defined]
             if isinstance(child, ast.Import):
                 out.extend((a.name, child.lineno, top) for a in child.names)
             elif isinstance(child, ast.ImportFrom):
@@ -157,6 +169,22 @@ def test_the_kind_name_check_sees_each_form(tmp_path: Path, code: str) -> None:
     try:
         path.write_text(code, encoding="utf-8")
         assert _kind_branches(path)
+    finally:
+        path.unlink()
+
+
+@pytest.mark.parametrize("code", [
+    "import edureport.cli.main",
+    "from edureport.cli import main",
+    "import typing\nif typing.TYPE_CHECKING:\n    pass\nelse:\n    from edureport.cli import main",
+    "import importlib\nimportlib.import_module('edureport.cli.main')",
+    "__import__('edureport.cli.main')",
+])
+def test_the_graph_sees_each_import_form(code: str) -> None:
+    path = SRC / "_probe_import_form.py"
+    try:
+        path.write_text(code, encoding="utf-8")
+        assert "edureport.cli.main" in {dep for dep, _, _ in imports(path)}
     finally:
         path.unlink()
 

@@ -26,6 +26,7 @@ from edureport.kinds import KINDS, register
 from edureport.kinds.base import CellRule, IndicatorKind, Scope, compare, latest_per_entity
 from edureport.metrics.compute import compute
 from edureport.plan.load import load_plan
+from edureport.report import review as review_report
 from edureport.report import section as section_report
 from edureport.report import township as township_report
 from edureport.report.context import ReportContext
@@ -154,7 +155,10 @@ def test_the_excel_form_and_import(plan_file: Path, data_dir: Path, tmp_path: Pa
     assert {row[6].value for row in mine} == {"平均分（0—100）"}  # the kind's form text
     rule = next(dv for dv in ws.data_validations.dataValidation if dv.error == "平均分不能为负数（学校平均值）")
     assert {str(r) for r in rule.sqref.ranges} == {f"H{row[0].row}" for row in mine}  # its cell rule, on the value cells
-    assert all(row[8].fill.fgColor.rgb != "00000000" for row in mine)  # numerator / denominator greyed out
+    grey = {c.fill.fgColor.rgb for row in mine for c in row[8:10]}  # numerator / denominator greyed out
+    assert len(grey) == 1 and grey != {c.fill.fgColor.rgb for row in mine for c in row[7:8]}  # the value cell is not
+    help_text = "\n".join(str(c.value) for c in book["说明"]["A"] if c.value)
+    assert "学校平均值类指标在“数值”中填写本月数值" in help_text  # the kind's own instructions
     for n, row in enumerate(mine):
         row[7].value = 70 + n
     book.save(form)
@@ -186,3 +190,39 @@ def test_without_the_kind_the_plan_is_refused(plan_file: Path, kind: SchoolMean,
     assert result.exit_code == 2 and "未知指标类型" in result.output and "school_mean" in result.output
     register(kind)
 
+
+
+class QuietMean(SchoolMean):
+    """The same kind with the opposite report settings: no charts, not a proportion, a headline figure."""
+
+    name = "quiet_mean"
+    label = "不作图平均值"
+    charted = proportion = False
+    headline = True
+
+
+def test_the_reports_follow_the_kinds_settings(tmp_path: Path) -> None:
+    """Each report setting comes from the kind: the same indicator charted and compared as a proportion
+    (SchoolMean) or not charted and in the review's headline table (QuietMean)."""
+    seen = {}
+    for cls in (SchoolMean, QuietMean):
+        register(cls())
+        try:
+            data = yaml.safe_load(PLAN_2023.read_text(encoding="utf-8"))
+            data["indicators"].append({"id": "SM1", "task": data["tasks"][0]["id"], "name": "学生体质健康测试平均分",
+                                       "kind": cls.name, "level": "school", "target": 80, "due": "2023-12-31"})
+            folder = tmp_path / cls.name
+            folder.mkdir()
+            plan_file = folder / "plan.yaml"
+            plan_file.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+            demo.write(demo.generate(load_plan(plan_file), ROOT / "params" / "demo-reference.yaml"), folder / "data")
+            common = {"plan_file": str(plan_file), "data_dir": str(folder / "data"), "as_of": "2023-12-31"}
+            ctx = ReportContext.load("township", township=TOWN, **common)
+            town = str(township_report.township_indicators(ctx))
+            ctx = ReportContext.load("review", **common)
+            overall = str(review_report.review_parts(ctx)["overall"])
+            seen[cls.name] = ("各苏木镇学生体质健康测试平均分" in town, "学生体质健康测试平均分" in overall,
+                              cls.label in overall)
+        finally:
+            KINDS.unregister(cls.name)
+    assert seen == {"school_mean": (True, False, False), "quiet_mean": (False, True, True)}

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from edureport.batch.jobs import select_jobs
-from edureport.core.errors import UnknownReportKindError
+from edureport.core.errors import ReportParameterError, UnknownReportKindError
 from edureport.plan.model import Plan
 from edureport.report.catalog import REPORTS, Job, ReportKind, register
 from edureport.report.context import ReportContext, cover
@@ -195,3 +195,18 @@ def test_the_report_kind_check_sees_each_form(tmp_path: Path, code: str) -> None
     path = tmp_path / "probe.py"
     path.write_text(code, encoding="utf-8")
     assert _kind_comparisons(path)
+
+
+def test_a_kinds_aliases_select_its_jobs(plan: Plan) -> None:
+    """``--only section:二`` (the section's own number, an alias the section kind declares) is ``section:2``."""
+    towns = ["图克镇"]
+    (by_alias,) = select_jobs(plan, towns, ["section:二"])
+    assert by_alias == select_jobs(plan, towns, ["section:2"])[0] and by_alias.parameters == {"section": "二"}
+
+
+def test_a_parameter_the_kind_does_not_take_is_refused() -> None:
+    """A misspelt notebook parameter is named, with the kind's own, instead of silently reading all data."""
+    with pytest.raises(ReportParameterError) as caught:
+        ReportContext.load("section", plan_file=str(PLAN_2023), data_dir=str(ROOT / "data" / "demo"),
+                           as_of="2023-12-31", sectoin="一")
+    assert "sectoin" in str(caught.value) and "section" in str(caught.value)

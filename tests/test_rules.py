@@ -278,7 +278,7 @@ def test_indicators_without_data_are_named_among_the_problems(mini_data: Path) -
 
 
 def test_the_project_table_agrees_with_the_headline(tmp_path: Path) -> None:
-    from edureport.kinds.project import project_table
+    from edureport.data.projects import project_table
 
     # Q3 listed but never reported (no planned date: the indicator's due date, 31 Aug); Q1 at 在建 "100%".
     p, d = variant(tmp_path, [{"id": "B6", "task": 3, "name": "校舍竣工", "kind": "project", "target": 1,

@@ -142,6 +142,10 @@ class UnknownFormatError(UnknownKindError):
     """An output format that no module in ``render/`` registered."""
 
 
+class ReportParameterError(EdureportError):
+    """A parameter the report kind does not take (a misspelt notebook parameter)."""
+
+
 class UnknownEntityError(EdureportError, KeyError):
     """A township, school or indicator asked for by name that the plan or data does not have."""
 

@@ -18,11 +18,11 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from edureport.core.errors import TemplateError, for_display
 from edureport.data.entities import applicable
 from edureport.data.normalize import NAME_INVISIBLE
+from edureport.data.projects import project_table
 from edureport.data.schema import TABLES
 from edureport.data.store import DataSet
-from edureport.kinds import get_kind
+from edureport.kinds import KINDS, get_kind
 from edureport.kinds.base import CellRule
-from edureport.kinds.project import project_table
 from edureport.plan.model import PROJECT_STAGES, Plan
 
 TEMPLATE_VERSION = "1"
@@ -101,17 +101,32 @@ def build_template(plan: Plan, data: DataSet, township: str, period: str, out: s
     return out
 
 
+def kind_help(plan: Plan) -> list[str]:
+    """The instructions' items on the values: what each kind of the plan's indicators asks for (from the kinds)."""
+    used = [k for k in KINDS if k.table == "observations" and any(i.kind == k.name for i in plan.indicators)]
+    fraction = [k.label for k in used if "numerator" in k.columns]
+    value = [k for k in used if "value" in k.columns]
+    lines = []
+    if fraction:
+        lines.append(f"{'、'.join(fraction)}类指标填写“分子”和“分母”（如党员教师数、教师总数），分子不能大于分母，"
+                     "不要只填百分比。")
+    if value:
+        lines.append("；".join(f"{k.label}类指标{k.form_help}" for k in value) + "。")
+    return lines
+
+
 def _help_sheet(ws, plan: Plan, township: str, period: str) -> None:
     ws.title = HELP_SHEET
     lines = [
         f"{plan.title}　数据报送表", f"{plan.township_label}：{township}　　期间：{period}", "",
         "填写说明：",
-        "1. 在“指标数据”表中逐行填写白色单元格；灰色单元格不需填写，蓝色表头和已填好的代码不能修改。",
-        "2. 比例类指标填写“分子”和“分母”（如党员教师数、教师总数），分子不能大于分母，不要只填百分比。",
-        "3. 计数类指标在“数值”中填写本月发生数（如开展活动的次数、培训人次）；节点类指标完成的月份填 1，未完成填 0。",
-        f"4. “项目进度”表填写本月末的建设阶段（未开工/在建/竣工/投用）、完成比例（0—100）和日期（如 {plan.year}-06-15）。",
-        "5. “活动记录”表每行一项本月开展的活动；任务编号见《工作要点》。",
-        "6. 请勿修改工作表名称以外的结构，不要合并单元格；填好后原样交回，由教体局用 edureport import 导入。",
+        *(f"{n}. {item}" for n, item in enumerate([
+            "在“指标数据”表中逐行填写白色单元格；灰色单元格不需填写，蓝色表头和已填好的代码不能修改。",
+            *kind_help(plan),
+            f"“项目进度”表填写本月末的建设阶段（未开工/在建/竣工/投用）、完成比例（0—100）和日期（如 {plan.year}-06-15）。",
+            "“活动记录”表每行一项本月开展的活动；任务编号见《工作要点》。",
+            "请勿修改工作表名称以外的结构，不要合并单元格；填好后原样交回，由教体局用 edureport import 导入。",
+        ], start=1)),
         "", "报送截止日期：", "填报人：", "联系电话：", "审核人：",
     ]
     for line in lines:

@@ -97,6 +97,7 @@ class IndicatorKind:
     columns: ClassVar[tuple[str, ...]] = ("value",)  # the value columns each row must fill
     flag_value: ClassVar[bool] = False  # "value" is 1 (done) or 0 (not yet), not a number
     cell_rule: ClassVar[CellRule] = COUNT_RULE  # the Excel form's rule on those cells
+    form_help: ClassVar[str] = "在“数值”中填写本月数值"  # the form's instructions for the value column
     # The demo data (data/demo): how many indicators of this kind are drawn behind target.
     demo_shortfalls: ClassVar[int] = 0
 

@@ -44,6 +44,7 @@ class CountKind(IndicatorKind):
     aggregates = ("sum", "min", "max")
     charted = True
     demo_shortfalls = 3
+    form_help = "在“数值”中填写本月发生数（如开展活动的次数、培训人次）"
     EVENT_UNITS: ClassVar[frozenset[str]] = frozenset({"次", "场"})  # counts of events: they leave activity records
 
     def demo_can_fall_behind(self, ind: Indicator) -> bool:

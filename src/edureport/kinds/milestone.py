@@ -36,6 +36,7 @@ class MilestoneKind(IndicatorKind):
     flag_value = True
     cell_rule = CellRule("list", '"1,0"', "节点类指标只能填 1（已完成）或 0（未完成）")
     demo_shortfalls = 2
+    form_help = "完成的月份填 1，未完成填 0"
 
     def form_unit(self, ind: Indicator) -> str:
         return "1=已完成，0=未完成"

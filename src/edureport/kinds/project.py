@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from edureport.core.status import Outcome, Status, counted_through, cutoff_period
+from edureport.core.projects import RANK, is_late, latest_status
+from edureport.core.status import Outcome, Status
 from edureport.core.vocabulary import PROJECT_STAGES
 from edureport.kinds.base import IndicatorKind, Scope, compare
 from edureport.kinds.registry import register
@@ -20,7 +21,6 @@ from edureport.kinds.wording import Result, fields, no_data
 if TYPE_CHECKING:
     from edureport.plan.model import Indicator
 
-RANK = {stage: i for i, stage in enumerate(PROJECT_STAGES)}
 D, ON, L, M = Status.DONE, Status.ON_TRACK, Status.LAGGING, Status.MISSED
 # The sentence per status; {detail} says how many projects reached the stage, how many are overdue and
 # how far construction is.
@@ -28,13 +28,6 @@ SENTENCES = {D: "{where}{name}：{detail}，目标为{target_text}，已达标�
              ON: "{where}{name}：{detail}，目标为{target_text}，进展正常。",
              L: "{where}{name}：{detail}，目标为{target_text}，进度滞后。",
              M: "{where}{name}：{detail}，目标为{target_text}，未完成年度目标。"}
-
-
-def latest_status(status: pd.DataFrame) -> pd.DataFrame:
-    """The most recent status report of each project (periods are already cut at the as-of date)."""
-    if status.empty:
-        return status
-    return status.sort_values("period", kind="stable").drop_duplicates("project_id", keep="last")
 
 
 def project_progress(row: pd.Series | None, target_stage: str) -> float:
@@ -46,11 +39,6 @@ def project_progress(row: pd.Series | None, target_stage: str) -> float:
         return 0.0
     # Below the stage it is at most 99% done, whatever the form says: "100%" would read as reached.
     return min(0.99, float(row["percent"]) / 100.0) if pd.notna(row["percent"]) else 0.0
-
-
-def is_late(planned, as_of) -> bool:
-    """A project is late once its planned date has passed: the day after it (the date itself is in time)."""
-    return planned is not None and pd.notna(planned) and planned.date() < as_of
 
 
 class ProjectKind(IndicatorKind):
@@ -128,32 +116,3 @@ class ProjectKind(IndicatorKind):
 
 
 register(ProjectKind())
-
-
-def project_table(data, as_of, project_ids: list[str], township: str = "") -> pd.DataFrame:
-    """One row per plan project: latest stage, % complete, planned/actual dates, budget, overdue flag."""
-    plan = data.plan
-    names = data.schools.drop_duplicates("name").set_index("name")
-    status = data.projects[data.projects["period"] <= cutoff_period(as_of)]
-    latest = latest_status(status).set_index("project_id")
-    rows = []
-    for pid in project_ids:
-        p = plan.project(pid)
-        town = str(names.loc[p.school, "township"]) if p.school in names.index else p.township
-        if township and town != township:
-            continue
-        row = latest.loc[pid] if pid in latest.index else None
-        stage = row["stage"] if row is not None else "未开工"
-        planned = None if row is None else (row["planned_start"] if p.goal_stage == "在建" else row["planned_finish"])
-        if planned is None or pd.isna(planned):  # as the indicators judge it: no planned date, their due date
-            dues = [i.due for i in plan.indicators if i.kind == "project" and pid in i.projects]
-            planned = pd.Timestamp(min(dues)) if dues else None
-        below = RANK[stage] < RANK[p.goal_stage]
-        late = below and is_late(planned, min(counted_through(as_of), plan.end))
-        fields = ("percent", "planned_start", "actual_start", "planned_finish", "actual_finish", "budget")
-        values = {k: None if row is None else row[k] for k in fields}
-        if below and values["percent"] is not None and pd.notna(values["percent"]):
-            values["percent"] = min(float(values["percent"]), 99.0)  # not at its stage: at most 99% (the forms say 100)
-        rows.append({"project_id": pid, "name": p.name, "place": p.school or town or plan.region, "goal": p.goal,
-                     "stage": stage, **values, "overdue": bool(late)})
-    return pd.DataFrame(rows)

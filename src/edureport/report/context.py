@@ -14,10 +14,11 @@ from importlib.metadata import version
 import pandas as pd
 
 from edureport.core.asof import as_of_date
+from edureport.core.errors import ReportParameterError
 from edureport.core.paths import commentary_file, resolve
 from edureport.core.status import Status
+from edureport.data.projects import project_table
 from edureport.data.store import DataSet, load_snapshot, load_subset
-from edureport.kinds.project import project_table
 from edureport.metrics.compute import IndicatorResult, compute
 from edureport.metrics.results_cache import BANNER, place_rows, results_of, shared_table
 from edureport.plan.commentary import Commentary, load_commentary
@@ -40,29 +41,34 @@ class ReportContext:
     township: str = ""
     section: str = ""
     allow_outside_year: bool = False
+    parameters: dict[str, str] = field(default_factory=dict)  # the kind's own (section, township, …)
     _places: dict[str, list[IndicatorResult]] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def load(cls, kind: str, *, plan_file: str, data_dir: str, as_of: str, commentary: str = "",
-             township: str = "", section: str = "", data_fingerprint: str = "",
-             allow_outside_year: bool = False) -> ReportContext:
+             data_fingerprint: str = "", allow_outside_year: bool = False, **parameters: str) -> ReportContext:
         """``data_fingerprint`` (set by ``edureport build``) pins the data snapshot the build started from;
         ``allow_outside_year`` accepts an as-of date outside the plan year (``--allow-outside-year``).
         The title is the registered kind's (``report/kinds.py``), the same as the build's job title; an
-        unregistered ``kind`` raises ``UnknownReportKindError`` naming the known ones."""
+        unregistered ``kind`` raises ``UnknownReportKindError`` naming the known ones. ``parameters`` are
+        the kind's own (``section``, ``township``); the kind says which part of the data they select."""
         report = get_report_kind(kind)
+        unknown = sorted(set(parameters) - set(report.parameters))
+        if unknown:
+            raise ReportParameterError(f"报告类型“{kind}”没有参数：{'、'.join(unknown)}"
+                                       f"（可用：{'、'.join(report.parameters) or '无'}）")
         plan = load_plan(resolve(plan_file))
         when = as_of_date(plan, as_of, allow_outside_year=allow_outside_year)
         data_path = resolve(data_dir)
-        if township or section:
-            data = load_subset(data_path, plan, township=township or None, section=section or None,
-                               fingerprint=data_fingerprint)
+        part = report.subset(**parameters)
+        if part:
+            data = load_subset(data_path, plan, fingerprint=data_fingerprint, **part)
         else:
             data = load_snapshot(data_path, plan, data_fingerprint)
         notes = load_commentary(resolve(commentary) if commentary else commentary_file(plan.year), plan)
-        given = {"section": section, "township": township}
-        title = report.title(plan, **{p: v for p, v in given.items() if p in report.parameters})
-        return cls(kind, plan, data, when, title, notes, Numbering(), township, section, allow_outside_year)
+        title = report.title(plan, **parameters)
+        return cls(kind, plan, data, when, title, notes, Numbering(), parameters.get("township", ""),
+                   parameters.get("section", ""), allow_outside_year, parameters)
 
     @property
     def counted(self) -> dt.date:

@@ -67,6 +67,11 @@ class ReportKind:
         """A job of this kind, titled by ``title``."""
         return Job(self.name, key, stem, self.title(plan, **parameters), self.notebook, parameters)
 
+    def subset(self, **parameters: Any) -> dict[str, str]:
+        """Which part of the data the report reads (``load_subset``'s ``township``/``section``): default
+        none, the whole data set."""
+        return {}
+
     def aliases(self, job: Job) -> list[str]:
         """Other names ``--only`` accepts for the job besides ``job.key`` (default: none)."""
         return []

@@ -80,6 +80,12 @@ def task_paragraph(plan: Plan, task: Task, results: list[IndicatorResult], as_of
     return f"截至{when}，{body}"
 
 
+def kind_words(kind_names: list[str]) -> str:
+    """The kinds' Chinese labels in order of first appearance: "比例", "比例和同比趋势", "比例、同比趋势和建设项目"."""
+    labels = list(dict.fromkeys(get_kind(k).label for k in kind_names))
+    return "和".join(labels) if len(labels) < 3 else "、".join(labels[:-1]) + "和" + labels[-1]
+
+
 def summary_sentence(counts: dict[Status, int], what: str = "指标") -> str:
     total = sum(counts.values())
     parts = "，".join(f"{s.value}{n}个" for s, n in counts.items() if n)

@@ -14,7 +14,7 @@ from edureport.report.charts import status_chart
 from edureport.report.context import ReportContext, cover
 from edureport.report.htmlkit import Block, cn_number, esc, figure, heading, join, paragraph, table
 from edureport.report.kinds import Job, ReportKind, register
-from edureport.report.narrative import indicator_sentence, summary_sentence, task_paragraph
+from edureport.report.narrative import indicator_sentence, kind_words, summary_sentence, task_paragraph
 
 MATRIX_MAX_TOWNSHIPS = 8
 
@@ -63,7 +63,7 @@ def _overall(ctx: ReportContext) -> Block:
     key = [r for r in results if get_kind(r.kind).headline]
     if key:
         tab, t2 = indicator_table(ctx, key, "主要量化指标完成情况")
-        blocks += [paragraph(f"比例、同比和建设项目等主要量化指标见表{t2}。"), tab]
+        blocks += [paragraph(f"{kind_words([r.kind for r in key])}等主要量化指标见表{t2}。"), tab]
     return join(blocks)
 
 
@@ -127,7 +127,7 @@ def _appendix(ctx: ReportContext) -> Block:
                   + [ctx.by_township[t][i].actual_text if i in ctx.by_township[t] else "—" for t in towns]
                   for i in ids]
         m = ctx.numbering.next_table()
-        blocks.append(table(["指标", ctx.region, *towns], matrix, number=m, caption=f"主要比例指标分{label}情况",
+        blocks.append(table(["指标", ctx.region, *towns], matrix, number=m, caption=f"主要{kind_words([ctx.plan.indicator(i).kind for i in ids])}指标分{label}情况",
                             cls="matrix"))
     else:
         blocks.append(paragraph(f"{label}较多，分{label}指标明细见各{label}进展报告。", "note"))

@@ -94,6 +94,9 @@ class SectionReport(ReportKind):
         return [self.job(f"{self.name}:{i}", f"{self.name}-{i}", plan, section=s.number)
                 for i, s in enumerate(plan.sections, start=1)]
 
+    def subset(self, **parameters: Any) -> dict[str, str]:
+        return {"section": parameters["section"]}
+
     def aliases(self, job: Job) -> list[str]:
         return [f"{self.name}:{job.parameters['section']}"]
 

@@ -13,7 +13,7 @@ from edureport.report.blocks import figures_for, indicator_table, lagging, no_da
 from edureport.report.context import ReportContext, activities_block, closing_note, cover, projects_block
 from edureport.report.htmlkit import Block, esc, heading, join, paragraph, table
 from edureport.report.kinds import Job, ReportKind, register, township_rows, unique_stems
-from edureport.report.narrative import indicator_sentence, summary_sentence
+from edureport.report.narrative import indicator_sentence, kind_words, summary_sentence
 
 
 def township_cover(ctx: ReportContext) -> Block:
@@ -47,7 +47,7 @@ def township_indicators(ctx: ReportContext) -> Block:
     last = ctx.numbering.figures
     refs = f"各项指标的目标、本{ctx.plan.township_label}与{ctx.region}数值及排名见表{n}"
     if last >= first_fig:
-        refs += f"；比例类指标的各{ctx.plan.township_label}对比（滞后指标另附逐月变化）见图{first_fig}至图{last}"
+        refs += f"；{kind_words([r.kind for r in ratios])}类指标的各{ctx.plan.township_label}对比（滞后指标另附逐月变化）见图{first_fig}至图{last}"
     note = "排名按实际值计算（“低于”“≤”“＜”类指标数值越小越靠前）；分解目标按本级适用单位数占全旗的比例计算。"
     return join([heading(2, "二、主要指标完成情况"), paragraph(refs + "。"), paragraph(note, "note"), tab, figs])
 
@@ -112,6 +112,9 @@ class TownshipReport(ReportKind):
     def jobs(self, plan: Plan, townships: list[str]) -> list[Job]:
         stems = unique_stems(self.name, townships)
         return [self.job(f"{self.name}:{t}", stems[t], plan, township=t) for t in townships]
+
+    def subset(self, **parameters: Any) -> dict[str, str]:
+        return {"township": parameters["township"]}
 
     def data_digests(self, job: Job, data: DataSet, *, shown_results: str = "") -> dict[str, str]:
         return township_rows(data, job.parameters["township"]) | {"shown": shown_results}
