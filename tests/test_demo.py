@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from edureport.core.paths import demo_reference_file
 from edureport.core.status import Status
@@ -80,3 +81,17 @@ def test_demo_for_the_second_plan(mini_plan: Plan, tmp_path: Path) -> None:
     demo.write(demo.generate(mini_plan, ref, schools_per_township=3), tmp_path / "d")
     ds = load_data(tmp_path / "d", mini_plan)
     assert len(compute(ds, dt.date(2024, 12, 31))) == len(mini_plan.indicators)
+
+
+def test_reference_units_as_mappings_change_nothing(plan: Plan, tmp_path: Path) -> None:
+    """A unit written ``{name: 图克镇}`` is the plain name; ``generated_schools`` sets that unit's own number."""
+    ref = yaml.safe_load(demo_reference_file().read_text(encoding="utf-8"))
+    plain = demo.generate(plan, demo_reference_file())
+    ref["townships"] = [{"name": t} for t in ref["townships"]]
+    (tmp_path / "ref.yaml").write_text(yaml.safe_dump(ref, allow_unicode=True), encoding="utf-8")
+    for name, frame in demo.generate(plan, tmp_path / "ref.yaml").items():
+        pd.testing.assert_frame_equal(frame, plain[name])
+    ref["townships"][2] = {"name": "图克镇", "generated_schools": 0}  # keeps only its three named schools
+    (tmp_path / "ref.yaml").write_text(yaml.safe_dump(ref, allow_unicode=True), encoding="utf-8")
+    schools = demo.generate(plan, tmp_path / "ref.yaml")["schools"]
+    assert (schools.iloc[:, 2] == "图克镇").sum() == 3 and len(schools) == len(plain["schools"]) - 5

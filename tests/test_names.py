@@ -194,17 +194,18 @@ def test_free_text_rules(value: str, problem: str | None) -> None:
 
 
 CORPUS = {  # file → (row, column, part of the message); each replaces its table in a copy of the mini data
-    "townships/townships-name-dotdot-path.csv": (4, "苏木镇", "不能含有“/”"),
-    "townships/townships-name-slash.csv": (4, "苏木镇", "不能含有“/”"),
-    "townships/townships-name-inner-bom.csv": (4, "苏木镇", "U+FEFF"),
+    # (the townships' column is named in the mini plan's word: the default 乡镇)
+    "townships/townships-name-dotdot-path.csv": (4, "乡镇", "不能含有“/”"),
+    "townships/townships-name-slash.csv": (4, "乡镇", "不能含有“/”"),
+    "townships/townships-name-inner-bom.csv": (4, "乡镇", "U+FEFF"),
     "townships/townships-name-nul.csv": (4, "", "空字符（\\x00）"),  # refused as a damaged file, not only a bad name
-    "townships/townships-name-300-chars.csv": (4, "苏木镇", "过长（300个字符）"),
-    "townships/townships-name-leading-equals.csv": (4, "苏木镇", "不能以 = + - @ 开头"),
-    "townships/townships-name-tab.csv": (4, "苏木镇", "U+0009"),
-    "townships/townships-name-newline.csv": (4, "苏木镇", "U+000A"),
-    "townships/townships-name-zero-width-space.csv": (4, "苏木镇", "U+200B"),
-    "townships/townships-name-rtl-override.csv": (4, "苏木镇", "U+202E"),
-    "townships/townships-name-escape-sequence.csv": (4, "苏木镇", "U+001B"),
+    "townships/townships-name-300-chars.csv": (4, "乡镇", "过长（300个字符）"),
+    "townships/townships-name-leading-equals.csv": (4, "乡镇", "不能以 = + - @ 开头"),
+    "townships/townships-name-tab.csv": (4, "乡镇", "U+0009"),
+    "townships/townships-name-newline.csv": (4, "乡镇", "U+000A"),
+    "townships/townships-name-zero-width-space.csv": (4, "乡镇", "U+200B"),
+    "townships/townships-name-rtl-override.csv": (4, "乡镇", "U+202E"),
+    "townships/townships-name-escape-sequence.csv": (4, "乡镇", "U+001B"),
     "townships/townships-code-leading-plus.csv": (4, "代码", "不能以 = + - @ 开头"),
     "schools/schools-name-nul.csv": (6, "", "空字符（\\x00）"),
     "schools/schools-name-leading-at.csv": (6, "学校名称", "不能以 = + - @ 开头"),
@@ -252,7 +253,7 @@ def test_nfd_and_nfc_spellings_are_one_township(mini_data: Path) -> None:
 @pytest.mark.parametrize(("township", "message", "shown"), [
     ("东\x1b[31m镇", "控制字符", "东\\x1b[31m镇"),
     ("东\n镇", "控制字符", "东\\n镇"),
-    ("北镇", "不在苏木镇名录中", "北镇"),
+    ("北镇", "不在乡镇名录中", "北镇"),  # the mini plan's word for its townships: the default 乡镇
 ])
 def test_template_for_a_bad_name_is_one_line(township: str, message: str, shown: str, tmp_path: Path) -> None:
     result = run("template", tmp_path / "t.xlsx", "--township", township, "--period", "2024-06",

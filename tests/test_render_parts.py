@@ -159,13 +159,13 @@ def test_distribution_chart_marks_one_township_and_names_no_other(n: int) -> Non
     names = [f"示例镇{i:03d}" for i in range(n)]
     values = [40.0 + (i * 37 % 200) / 10 for i in range(n)]
     svg = distribution_chart(values, mine=values[5], name=names[5], banner=50.0, target=55.0, unit="%",
-                             count_label="苏木镇数")
+                             count_label="苏木镇数", banner_label="全旗")
     texts = re.findall(r"<text\b[^>]*>([^<]*)</text>", svg)
     for label in (f"{names[5]} {values[5]:.1f}%", "全旗 50.0%", "目标 55.0%", "苏木镇数"):
         assert label in texts
     assert not [t for t in texts if t.startswith("示例镇") and t != f"{names[5]} {values[5]:.1f}%"]
     assert svg == distribution_chart(values, mine=values[5], name=names[5], banner=50.0, target=55.0, unit="%",
-                                     count_label="苏木镇数")
+                                     count_label="苏木镇数", banner_label="全旗")
 
 
 def test_township_reports_of_a_big_county_chart_distributions(tmp_path: Path, plan) -> None:

@@ -69,7 +69,7 @@ def test_mini_data_is_valid(mini_data: Path) -> None:
 
 BAD_CASES = [
     ("observations.csv", "indicator_id", "indicator", ["observations.csv，第1行，列“指标代码”", "缺少必填列"]),
-    ("observations.csv", "2024-02,,东镇,A2", "2024-02,,北镇,A2", ["第5行，列“苏木镇”，值“北镇”", "未知苏木镇"]),
+    ("observations.csv", "2024-02,,东镇,A2", "2024-02,,北镇,A2", ["第5行，列“乡镇”，值“北镇”", "未知乡镇"]),
     ("observations.csv", "2024-01,S1,,A1", "2024-01,S9,,A1", ["第2行，列“学校代码”，值“S9”", "未知学校代码"]),
     ("observations.csv", "2024-05,,,A3", "2024-05,,,Z9", ["第8行，列“指标代码”，值“Z9”", "未知指标代码"]),
     ("observations.csv", "2024-10,S3,,B4,2,,\n", "2024-10,S3,,B4,2,,\n2024-01,S1,,A1,,1,2\n",

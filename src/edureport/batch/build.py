@@ -23,10 +23,11 @@ from edureport.batch.keys import job_key, shown_by_township_reports
 from edureport.batch.lock import LOCK_FILE, BuildLock
 from edureport.batch.manifest import read_manifest, report_entry, write_index, write_manifest
 from edureport.core.asof import as_of_date
+from edureport.core.errors import CommentaryError, Problem
 from edureport.core.paths import (
     OutputError,
     check_output,
-    commentary_file,
+    default_commentary_file,
     default_plan_file,
     demo_data_dir,
     file_sha256,
@@ -79,7 +80,10 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
         raise OutputError("；".join(odd))
     plan = load_plan(plan_path)
     when = as_of_date(plan, as_of, allow_outside_year=allow_outside_year)
-    notes_path = Path(commentary) if commentary else commentary_file(plan.year)
+    # The commentary: --commentary, else the one beside the plan, else the bureau folder's (see paths).
+    notes_path = Path(commentary) if commentary else default_commentary_file(plan_path, plan.year)
+    if commentary and not notes_path.exists() and not notes_path.is_symlink():  # a mistyped name says so
+        raise CommentaryError([Problem(str(notes_path), message="补充说明文件不存在（--commentary）")])
     load_commentary(notes_path, plan)  # a malformed commentary file stops the build before any report runs
     folder = report_dir(root, plan.year, when.isoformat())
     data = load_data(data_path, plan)  # raises DataValidationError before anything is written
@@ -90,7 +94,9 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
                  folders=[folder / "html", folder / "pdf", folder / "notebooks"])
     common = {"as_of": when.isoformat(), "data_dir": str(data_path.resolve()),
               "plan_file": str(plan_path.resolve()),
-              "commentary_file": str(notes_path.resolve()) if commentary else "",
+              # always the file chosen here (also when it does not exist: no commentary), so the
+              # notebooks never look for one themselves from wherever they run
+              "commentary_file": str(notes_path.resolve()),
               "data_fingerprint": data.fingerprint}
     if allow_outside_year:  # only then, so the reports' input keys stay what they were
         common["allow_outside_year"] = True

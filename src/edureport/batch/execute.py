@@ -15,7 +15,7 @@ from typing import Any
 
 from edureport.batch.executors import kernel_manager_class
 from edureport.core.errors import EdureportError, ParameterError, ReportFailedError  # noqa: F401  (defined with every other error)
-from edureport.core.paths import project_root, report_files, write_atomic
+from edureport.core.paths import PACKAGE_NOTEBOOKS, report_files, write_atomic
 from edureport.render.document import html_to_pdf, notebook_to_html
 from edureport.report.kinds import Job
 
@@ -34,9 +34,12 @@ class JobResult:
 
 
 def notebooks_dir() -> Path:
-    """The report notebooks (``EDUREPORT_NOTEBOOKS_DIR`` overrides, e.g. for tests that inject faults)."""
+    """The report notebooks a build runs: the ones shipped inside the package (``report/notebooks/``), so
+    reports always come from the notebooks of the installed code, whichever bureau folder builds them; a
+    bureau folder's own ``notebooks/`` are its analysts' copies to open in Jupyter.
+    ``EDUREPORT_NOTEBOOKS_DIR`` overrides (e.g. tests that inject faults)."""
     env = os.environ.get("EDUREPORT_NOTEBOOKS_DIR")
-    return Path(env) if env else project_root() / "notebooks"
+    return Path(env) if env else PACKAGE_NOTEBOOKS
 
 
 def notebook_file(job: Job) -> Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from edureport.core.cachefile import code_fingerprint
-from edureport.core.paths import commentary_file, file_sha256
+from edureport.core.paths import default_commentary_file, file_sha256
 from edureport.data.store import DataSet
 from edureport.metrics.results_cache import all_results
 from edureport.report.catalog import Job, get_report_kind
@@ -37,7 +37,9 @@ def job_key(job: Job, ds: DataSet, *, common: dict[str, Any], notebook: Path,
 
 
 def _commentary_digest(common: dict[str, Any], year: int) -> str:
-    path = Path(common["commentary_file"]) if common.get("commentary_file") else commentary_file(year)
+    # "" (not set by the build) means what the notebook then reads: the plan's default commentary
+    path = Path(common["commentary_file"]) if common.get("commentary_file") \
+        else default_commentary_file(common.get("plan_file", ""), year)
     return file_sha256(path) if Path(path).is_file() else ""
 
 

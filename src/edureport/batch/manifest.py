@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from edureport.batch.execute import JobResult
+from edureport.core.errors import EdureportError
 from edureport.core.fonts import font_face_css
 from edureport.core.paths import file_sha256, project_root, write_atomic
 from edureport.core.status import Status
+from edureport.plan.load import load_plan
+from edureport.plan.model import Plan
 from edureport.render.document import stylesheet
 from edureport.report.htmlkit import badge, esc
 
@@ -82,12 +85,33 @@ STATUS_WORDS = {"built": ("已生成", Status.DONE), "unchanged": ("未变化", 
                 "failed": ("失败", Status.MISSED)}
 
 
+def _plan_of(run: dict[str, Any]) -> Plan | None:
+    """The build's plan, read again for the index's second lines (None when its file is gone or changed)."""
+    try:
+        plan = load_plan(Path(run["plan"]["file"]))
+    except (KeyError, TypeError, OSError, EdureportError):
+        return None
+    return plan if plan.sha256 == run["plan"].get("sha256") else None
+
+
+def _detail(plan: Plan | None, parameters: dict[str, Any]) -> str:
+    """What the report's title leaves out, from its parameters: the title of the plan section it covers
+    (“第七部分进展报告” / “教育督导与安全”); "" for the others."""
+    section = parameters.get("section")
+    if plan is None or section is None or not plan.has("section", section):
+        return ""
+    return plan.section(section).title
+
+
 def write_index(folder: Path, title: str, data_text: str, run: dict[str, Any], entries: list[dict[str, Any]]) -> Path:
     """A self-contained portal page: every report with its status and links; failures with the error."""
 
     rows = []
+    plan = _plan_of(run)
     for e in entries:
         word, status = STATUS_WORDS.get(e["status"], (e["status"], Status.NO_DATA))
+        detail = _detail(plan, e.get("parameters") or {})
+        detail = f'<p class="detail">{esc(detail)}</p>' if detail else ""
         links = " ".join(f'<a href="{esc(f["path"])}">{label}</a>' for kind, label in
                          (("html", "网页版"), ("pdf", "PDF")) if (f := e["files"].get(kind)))
         note = ""
@@ -100,13 +124,14 @@ def write_index(folder: Path, title: str, data_text: str, run: dict[str, Any], e
             note += f'　<a href="{esc(nb["path"])}">查看出错的笔记本</a>' if nb else ""
             note += "（下方链接为上次成功生成的版本）" if links else ""
             note += "</div>"
-        rows.append(f"<tr><td>{esc(e['title'])}{note}</td><td>{badge(status).replace(status.value, word)}</td>"
+        rows.append(f"<tr><td>{esc(e['title'])}{detail}{note}</td><td>{badge(status).replace(status.value, word)}</td>"
                     f"<td>{links or '—'}</td></tr>")
     body = (f'<header class="cover"><p class="issuer">{esc(run["plan"]["issuer"])}</p><h1 class="title">{esc(title)}</h1>'
             f'<p class="asof">{esc(data_text)}</p><p class="fingerprint">数据指纹 '
             f'{esc(run["data"]["fingerprint"][:12])}</p></header><table class="index"><thead><tr><th>报告</th>'
             f"<th>状态</th><th>文件</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
-    css = stylesheet() + ".error{color:#c62828;font-size:8.5pt;margin-top:2pt}"
+    css = (stylesheet() + ".error{color:#c62828;font-size:8.5pt;margin-top:2pt}"
+           ".detail{color:#555;font-size:8.5pt;margin:1pt 0 0;text-indent:0}")
     html = (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{esc(title)}</title><style>'
             f"{font_face_css(body + css)}\n{css}</style></head><body><main class=\"report kind-index\">{body}"
             "</main></body></html>")

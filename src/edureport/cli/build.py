@@ -108,7 +108,7 @@ def _in_use(log: Path) -> bool:
 @plan_option
 @data_option()
 @click.option("--commentary", type=click.Path(path_type=Path, readable=False), default=None,
-              help="补充说明文件（YAML），默认 params/commentary-<年度>.yaml")
+              help="补充说明文件（YAML），默认为工作要点文件旁的 commentary-<年度>.yaml，没有则为工作文件夹 params/ 中的同名文件")
 @as_of_option
 @allow_outside_year_option
 @click.option("--only", multiple=True, help="只生成部分报告，可重复：section:2、township:<名称>、review")
@@ -125,7 +125,7 @@ def _in_use(log: Path) -> bool:
 @click.option("--out", type=click.Path(path_type=Path, readable=False), default=None, help="输出文件夹，默认 outputs/")
 def build_cmd(plan_file, data_dir, commentary, as_of, allow_outside_year, only, formats, jobs, force, timeout, executor, scheduler,
               wait_for_lock, quiet, keep_logs, out) -> None:
-    """生成报告（默认全部：各部分、各苏木镇、年度工作总结）：并行、增量、可中断恢复。"""
+    """生成报告（默认全部：各部分、各乡镇（按工作要点的称呼）、年度工作总结）：并行、增量、可中断恢复。"""
 
     wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
     if not wanted or set(wanted) - {"html", "pdf"}:

@@ -22,12 +22,12 @@ from edureport.intake.template import build_template
 
 @click.command("template")
 @click.argument("out", type=click.Path(path_type=Path, readable=False))
-@click.option("--township", required=True, help="苏木镇名称")
+@click.option("--township", required=True, help="乡镇名称（按工作要点的称呼）")
 @click.option("--period", required=True, help="报送月份 YYYY-MM")
 @plan_option
 @data_option("数据文件夹（取学校名录），默认 data/demo")
 def template_cmd(out: Path, township: str, period: str, plan_file: Path | None, data_dir: Path | None) -> None:
-    """生成一个苏木镇一个月的 Excel 填报表 OUT（.xlsx）。"""
+    """生成一个乡镇（按工作要点的称呼）一个月的 Excel 填报表 OUT（.xlsx）。"""
 
     if not re.fullmatch(r"\d{4}-\d{2}", period):
         raise click.UsageError(f"--period 应为 YYYY-MM，实际为“{period}”")
@@ -46,11 +46,11 @@ def template_cmd(out: Path, township: str, period: str, plan_file: Path | None, 
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @data_option("要合并到的数据文件夹，默认 data/demo")
 @plan_option
-@click.option("--township", default="", help="只接受这个苏木镇的填报表")
+@click.option("--township", default="", help="只接受这个乡镇（按工作要点的称呼）的填报表")
 @click.option("--period", default="", help="只接受这个月份（YYYY-MM）的填报表")
 @click.option("--dry-run", is_flag=True, help="只显示将新增、替换、删除哪些行，不写入（不修改任何文件）")
 @click.option("--replace", is_flag=True,
-              help="允许普通表删除其覆盖的苏木镇—月份中原有而新表中没有的行（填报表不需要）")
+              help="允许普通表删除其覆盖的乡镇—月份中原有而新表中没有的行（填报表不需要）")
 @click.option("--no-wait", is_flag=True, help="另一个导入正在进行时立即退出（退出码 3），而不是排队等待")
 def import_cmd(files: tuple[Path, ...], data_dir: Path | None, plan_file: Path | None, township: str, period: str,
                dry_run: bool, replace: bool, no_wait: bool) -> None:

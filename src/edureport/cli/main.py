@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from edureport.batch.bureau import init_bureau
 from edureport.cli import zh as cli_zh
 from edureport.cli.common import (
     EXIT_FAILED,
@@ -30,7 +31,14 @@ from edureport.cli.common import (
 from edureport.cli.summary import data_summary, plan_summary, results_table
 from edureport.core.asof import as_of_date
 from edureport.core.errors import EdureportError
-from edureport.core.paths import OutputError, demo_data_dir, demo_reference_file, output_error, write_atomic
+from edureport.core.paths import (
+    OutputError,
+    data_path,
+    demo_data_dir,
+    demo_reference_file,
+    output_error,
+    write_atomic,
+)
 from edureport.core.version import __version__
 from edureport.data import demo
 from edureport.data.store import load_data
@@ -58,18 +66,18 @@ def cli() -> None:
 
 
 @cli.command("validate")
-@click.argument("data_dir", type=click.Path(path_type=Path, readable=False))
+@click.argument("data_dir", type=click.Path(path_type=Path, readable=False), required=False)
 @plan_option
 @click.option("--summary", "summary_file", type=click.Path(path_type=Path, readable=False),
               help="校验通过时把摘要另存到此文件")
 @click.option("--max-problems", type=int, default=200, show_default=True, help="最多显示的问题条数（0 为全部）")
 def validate_cmd(data_dir: Path, plan_file: Path | None, summary_file: Path | None, max_problems: int) -> None:
-    """校验数据文件夹 DATA_DIR：列出全部问题（文件、工作表、行、列、值）。
+    """校验数据文件夹 DATA_DIR（默认工作文件夹的 data/demo）：列出全部问题（文件、工作表、行、列、值）。
 
     不修改数据；唯一的例外是先完成（或撤销）一次被中断的导入。"""
 
     try:
-        ds = load_data(data_dir, _plan(plan_file), use_cache=False)
+        ds = load_data(data_dir or data_path(), _plan(plan_file), use_cache=False)
     except EdureportError as exc:
         _fail(exc, max_problems or None)
     text = data_summary(ds)
@@ -90,25 +98,32 @@ def validate_cmd(data_dir: Path, plan_file: Path | None, summary_file: Path | No
 @click.argument("out_dir", type=click.Path(path_type=Path, readable=False), default=None, required=False)
 @plan_option
 @click.option("--reference", type=click.Path(path_type=Path, readable=False), default=None,
-              help="示例名录（苏木镇与学校），默认 params/demo-reference.yaml")
-@click.option("--townships", type=click.IntRange(1), default=6, show_default=True, help="苏木镇数量")
+              help="示例名录（下级单位与学校），默认 params/demo-reference.yaml")
+@click.option("--townships", type=click.IntRange(1), default=None,
+              help="下级单位数量（默认为名录中的全部，按名录顺序；多于名录时另生成示例名称）")
 @click.option("--schools-per-township", type=click.IntRange(1), default=8, show_default=True,
-              help="每个苏木镇的学校（园）数量")
+              help="每个下级单位的学校（园）数量（名录可为单个单位另行规定）")
 @click.option("--seed", type=int, default=1, show_default=True, help="随机种子（相同种子生成相同数据）")
-def demo_data_cmd(out_dir: Path | None, plan_file: Path | None, reference: Path | None, townships: int,
-                  schools_per_township: int, seed: int) -> None:
-    """生成一整年的演示数据到 OUT_DIR（默认 data/demo）。"""
+@click.option("--until", default=None, metavar="YYYY-MM",
+              help="只生成到这个月为止的数据（须在工作要点年度内），默认全年")
+def demo_data_cmd(out_dir: Path | None, plan_file: Path | None, reference: Path | None, townships: int | None,
+                  schools_per_township: int, seed: int, until: str | None) -> None:
+    """生成一整年（或到 --until 为止）的演示数据到 OUT_DIR（默认 data/demo）。"""
 
     try:
         tables = demo.generate(_plan(plan_file), reference or demo_reference_file(), townships=townships,
-                               schools_per_township=schools_per_township, seed=seed)
+                               schools_per_township=schools_per_township, seed=seed, until=until)
     except EdureportError as exc:
         _fail(exc, None)
 
     try:
-        paths = demo.write(tables, out_dir or demo_data_dir())
+        target = out_dir or demo_data_dir()
+    except EdureportError as exc:  # no bureau folder to take data/demo from
+        _fail(exc, None)
+    try:
+        paths = demo.write(tables, target)
     except OSError as exc:
-        _fail(output_error(Path(exc.filename or out_dir or demo_data_dir()), exc), None)
+        _fail(output_error(Path(exc.filename or target), exc), None)
     for path, frame in zip(paths, tables.values(), strict=True):
         click.echo(f"{path}：{len(frame):,} 行")
 
@@ -129,7 +144,7 @@ def plan_cmd(plan_file: Path | None) -> None:
 @plan_option
 @as_of_option
 @allow_outside_year_option
-@click.option("--township", default=None, help="只看一个苏木镇")
+@click.option("--township", default=None, help="只看一个乡镇（按工作要点的称呼）")
 @click.option("--school", default=None, help="只看一所学校（学校代码）")
 def status_cmd(data_dir: Path | None, plan_file: Path | None, as_of: str, allow_outside_year: bool,
                township: str | None, school: str | None) -> None:
@@ -146,6 +161,29 @@ def status_cmd(data_dir: Path | None, plan_file: Path | None, as_of: str, allow_
     except EdureportError as exc:
         _fail(exc, 200)
     click.echo(results_table(results))
+
+
+@cli.command("init")
+@click.argument("folder", type=click.Path(path_type=Path, readable=False))
+@click.option("--plan", "plan_file", type=click.Path(path_type=Path, readable=False), default=None,
+              help="工作要点文件（YAML），检查后复制为 params/plan-<年度>.yaml；默认为软件自带的示例工作要点")
+@click.option("--reference", type=click.Path(path_type=Path, readable=False), default=None,
+              help="演示数据的名录（下级单位与学校），复制为 params/demo-reference.yaml")
+def init_cmd(folder: Path, plan_file: Path | None, reference: Path | None) -> None:
+    """创建工作文件夹 FOLDER：params/（工作要点、补充说明模板）、data/、outputs/、notebooks/ 和说明 README.md。
+
+    在工作文件夹中运行的命令都以它为默认位置。FOLDER 须为新的或空的文件夹；对已有的工作文件夹只补上缺少的文件，
+    从不覆盖已有文件。"""
+
+    try:
+        placed = init_bureau(folder, plan_file=plan_file, reference=reference)
+    except EdureportError as exc:
+        _fail(exc, 200)
+    for item in placed:
+        slash = "/" if item.path.is_dir() else ""
+        click.echo(f"{'已创建' if item.new else '已存在（保留）'}  {item.path.relative_to(folder)}{slash}")
+    click.echo(f"工作文件夹：{folder.absolute()}。下一步：cd {folder}，阅读 README.md；"
+               "把数据放在 data/ 下（或 edureport demo-data 生成演示数据），然后 edureport validate、edureport build。")
 
 
 def main() -> None:

@@ -17,7 +17,8 @@ def plan_summary(plan: Plan) -> str:
     lines = [f"{plan.title}（{plan.issuer}）", f"年度：{plan.start} 至 {plan.end}",
              f"部分 {len(plan.sections)} 个，任务 {len(plan.tasks)} 项，指标 {len(plan.indicators)} 个，"
              f"建设项目 {len(plan.projects)} 个",
-             "指标类型：" + "，".join(f"{get_kind(k).label} {n}" for k, n in sorted(kinds.items()))]
+             "指标类型：" + "，".join(f"{get_kind(k).label} {n}" for k, n in sorted(kinds.items())),
+             f"用语：{plan.region_label}、各{plan.township_label}、相关{plan.department_label}"]
     for s in plan.sections:
         tasks = plan.tasks_in(s.number)
         lines.append(f"  {s.number}、{s.title}：任务 {len(tasks)} 项，指标 {len(plan.indicators_in(s.number))} 个")
@@ -34,7 +35,7 @@ def data_summary(ds: DataSet) -> str:
     lines = [
         f"数据文件夹：{ds.data_dir}",
         f"数据指纹（SHA-256）：{ds.fingerprint}",
-        f"苏木镇 {len(ds.townships)} 个，学校（园）{len(ds.schools)} 所",
+        f"{ds.plan.township_label} {len(ds.townships)} 个，学校（园）{len(ds.schools)} 所",
         f"指标数据 {len(obs):,} 行，期间 {periods[0] if periods else '—'} 至 {periods[-1] if periods else '—'}",
         f"基期数据 {len(ds.baselines):,} 行，项目进度 {len(ds.projects):,} 行，活动记录 {len(ds.activities):,} 行",
         f"有数据的指标 {len(covered & {i.id for i in ds.plan.indicators})}/{len(ds.plan.indicators)} 个",

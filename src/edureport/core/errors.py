@@ -231,5 +231,10 @@ class DataFolderError(EdureportError):
     """The data folder cannot be written, or is in a state edureport will not guess about (a damaged journal)."""
 
 
+class BureauError(EdureportError):
+    """No bureau folder (工作文件夹, marked by ``edureport.toml``) to take a default path from, or a folder
+    ``edureport init`` will not make one of (not empty, a file in its place, a conflicting file)."""
+
+
 def _problem_sort_key(p: Problem) -> tuple:
     return (p.file, p.sheet, p.row if p.row is not None else -1, p.column, p.message)

@@ -1,8 +1,12 @@
-"""The one module that knows where things live (project folders, default inputs, the cache, report
-files) and how a file lands there (``write_atomic``).
+"""The one module that knows where things live (the bureau folder and its default inputs, the cache,
+report files) and how a file lands there (``write_atomic``).
 
-Everything else asks here, so moving a folder is a one-line change and tests can redirect the cache
-with ``EDUREPORT_CACHE_DIR``.
+Every default path comes from the **bureau folder** (工作文件夹): the folder holding the marker file
+``edureport.toml`` — ``$EDUREPORT_HOME`` when set, else the nearest one found walking up from the working
+directory (``edureport init`` makes one; the repository root is one too). Nothing resolves from where the
+package happens to be installed; only the files shipped inside the package (the report notebooks, the
+sample plan) are read from there. Everything else asks here, so moving a folder is a one-line change and
+tests can redirect the cache with ``EDUREPORT_CACHE_DIR``.
 """
 
 from __future__ import annotations
@@ -14,21 +18,53 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from edureport.core.errors import EdureportError, OutputError, OutsideOutputError  # noqa: F401  (defined with every other error)
+from edureport.core.errors import BureauError, EdureportError, OutputError, OutsideOutputError  # noqa: F401  (defined with every other error)
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
+# Shipped inside the package (package data): the report notebooks the build runs and copies into a new
+# bureau folder, and the sample plan with its demo register for ``edureport init`` without ``--plan``.
+PACKAGE_NOTEBOOKS = PACKAGE_DIR / "report" / "notebooks"
+SAMPLE_PARAMS = PACKAGE_DIR / "plan" / "sample"
+
+MARKER = "edureport.toml"  # marks a bureau folder
+HOME_ENV = "EDUREPORT_HOME"
+
+
+def find_bureau(start: str | Path | None = None) -> Path | None:
+    """The bureau folder: ``$EDUREPORT_HOME`` (which must hold the marker), else the nearest folder with
+    ``edureport.toml`` from ``start`` (default: the working directory) upwards, else None."""
+    env = os.environ.get(HOME_ENV, "")
+    if env:
+        home = Path(env).expanduser().absolute()
+        if not (home / MARKER).is_file():
+            raise BureauError(f"环境变量 {HOME_ENV} 指向的“{home}”不是 edureport 工作文件夹（其中没有 {MARKER}）："
+                              f"请运行“edureport init {home}”创建它，或改正该环境变量")
+        return home
+    here = Path(start if start is not None else Path.cwd()).absolute()
+    return next((folder for folder in (here, *here.parents) if (folder / MARKER).is_file()), None)
+
+
+def bureau_dir() -> Path:
+    """The bureau folder, or ``BureauError`` saying how to get one (a default path was asked for)."""
+    found = find_bureau()
+    if found is None:
+        raise BureauError(f"找不到 edureport 工作文件夹：当前文件夹“{Path.cwd()}”及其各级上级文件夹中都没有 {MARKER}。"
+                          "请先运行“edureport init 文件夹”创建一个工作文件夹并进入其中运行；"
+                          f"或设置环境变量 {HOME_ENV} 指向工作文件夹；或用 --plan、--data、--out 等选项给出全部路径")
+    return found
 
 
 def project_root() -> Path:
-    """The checkout this package was installed from (editable install), else the working directory."""
-    for candidate in (PACKAGE_DIR.parent.parent, Path.cwd()):
-        if (candidate / "params").is_dir() and (candidate / "pyproject.toml").is_file():
-            return candidate
-    return Path.cwd()
+    """The bureau folder if there is one, else the working directory (for information only, such as the
+    git commit in a build's manifest: never raises)."""
+    try:
+        return find_bureau() or Path.cwd()
+    except BureauError:
+        return Path.cwd()
 
 
 def params_dir() -> Path:
-    return project_root() / "params"
+    return bureau_dir() / "params"
 
 
 def default_plan_file() -> Path:
@@ -43,11 +79,11 @@ def demo_reference_file() -> Path:
 
 
 def demo_data_dir() -> Path:
-    return project_root() / "data" / "demo"
+    return bureau_dir() / "data" / "demo"
 
 
 def outputs_dir() -> Path:
-    return project_root() / "outputs"
+    return bureau_dir() / "outputs"
 
 
 def cache_dir() -> Path:
@@ -64,15 +100,48 @@ def cache_dir() -> Path:
 
 
 def resolve(path: str | Path) -> Path:
-    """A path as given, or relative to the project root (notebooks run inside notebooks/)."""
+    """A path as given, or relative to the bureau folder (a notebook runs inside its notebooks/): an
+    absolute path or one that exists from the working directory is used as it is; otherwise the bureau
+    folder's, when there is one."""
     p = Path(path)
     if p.is_absolute() or p.exists():
         return p
-    return project_root() / p
+    home = find_bureau()
+    return home / p if home is not None else p
+
+
+def plan_path(given: str | Path | None = None) -> Path:
+    """A plan file as given (``resolve``), or, for "" or None, the bureau folder's default."""
+    return resolve(given) if given else default_plan_file()
+
+
+def data_path(given: str | Path | None = None) -> Path:
+    """A data folder as given (``resolve``), or, for "" or None, the bureau folder's ``data/demo``."""
+    return resolve(given) if given else demo_data_dir()
 
 
 def commentary_file(year: int) -> Path:
+    """The bureau folder's ``params/commentary-<year>.yaml``."""
     return params_dir() / f"commentary-{year}.yaml"
+
+
+def default_commentary_file(plan_file: str | Path, year: int) -> Path:
+    """The commentary that goes with a plan: ``commentary-<year>.yaml`` beside the plan file, else the
+    bureau folder's ``params/commentary-<year>.yaml``; the first that exists, else the one beside the plan
+    (a missing commentary file means "no commentary"). So two bureaus with plans of the same year keep
+    their own commentary, and a plan kept outside ``params/`` can bring its own."""
+    beside = Path(plan_file).parent / f"commentary-{year}.yaml"
+    if beside.exists() or beside.is_symlink():
+        return beside
+    try:
+        home = find_bureau()
+    except BureauError:
+        home = None
+    if home is not None:
+        theirs = home / "params" / beside.name
+        if theirs.exists() or theirs.is_symlink():
+            return theirs
+    return beside
 
 
 def report_dir(out: str | Path, year: int, as_of: str) -> Path:

@@ -9,6 +9,7 @@ The same call with ``townships=600`` makes benchmark-sized data.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ import yaml
 
 from edureport.core.errors import DemoDataError
 from edureport.data.entities import applicable
-from edureport.data.schema import TABLES
+from edureport.data.schema import plan_tables
 from edureport.kinds import KINDS, get_kind
 from edureport.plan.model import Indicator, Plan
 
@@ -38,30 +39,88 @@ def rng_for(seed: int, *keys: Any) -> np.random.Generator:
     """A generator per (seed, key): changing one indicator never reshuffles the others."""
     return np.random.default_rng([seed, *(zlib.crc32(str(k).encode()) for k in keys)])
 
+# Words of a denominator's label that name the stages a township's figure counts (its schools' sum).
+LABEL_STAGES = (("幼儿", "幼儿园"), ("在园", "幼儿园"), ("小学", "小学"), ("小学", "九年一贯制"), ("初中", "初中"),
+                ("初中", "九年一贯制"), ("义务教育", "小学"), ("义务教育", "初中"), ("义务教育", "九年一贯制"),
+                ("高中", "高中"), ("中职", "中职"), ("职业", "中职"))
+
 # Months with school holidays get fewer events.
 MONTH_WEIGHT = {1: 0.6, 2: 0.4, 7: 0.5, 8: 0.4}
 
 def _rng(seed: int, *keys: object) -> np.random.Generator:
     return rng_for(seed, *keys)
 
-def build_registry(plan: Plan, reference: dict[str, Any], townships: int, per_township: int,
+def reference_units(reference: dict[str, Any]) -> list[tuple[str, int | None]]:
+    """The reference's units in its order, each with how many schools to generate there (None: fill up to
+    ``--schools-per-township``). An entry is a name, or ``{name: 凤凰山街道, generated_schools: 0}``."""
+    entries = reference.get("townships") or []
+    if not isinstance(entries, list):
+        raise DemoDataError("参考名录的 townships 应为列表")
+    out: list[tuple[str, int | None]] = []
+    for entry in entries:
+        if isinstance(entry, dict) and set(entry) <= {"name", "generated_schools"}:
+            name, count = entry.get("name"), entry.get("generated_schools")
+        else:
+            name, count = entry, None
+        if not isinstance(name, str) or not name.strip():
+            raise DemoDataError(f"参考名录的 townships 每项应为名称，或写成 {{name: 名称, generated_schools: 0}}"
+                                f"（收到 {entry!r}）")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+            raise DemoDataError(f"参考名录中“{name}”的 generated_schools 应为不小于0的整数（收到 {count!r}）")
+        if name in (n for n, _ in out):
+            raise DemoDataError(f"参考名录的 townships 中“{name}”出现了两次")
+        out.append((name, count))
+    return out
+
+
+def _reference_schools(reference: dict[str, Any]) -> list[dict[str, Any]]:
+    schools = reference.get("schools") or []
+    for s in schools:
+        if not isinstance(s, dict) or not {"name", "township", "stage", "ownership"} <= set(s):
+            raise DemoDataError(f"参考名录的 schools 每项应写明 name、township、stage、ownership（收到 {s!r}）")
+        if s["stage"] not in STUDENTS:
+            raise DemoDataError(f"参考名录中学校“{s['name']}”的学段“{s['stage']}”未知，应为：{'、'.join(STUDENTS)}")
+    return schools
+
+
+def build_registry(plan: Plan, reference: dict[str, Any], townships: int | None, per_township: int,
                    seed: int) -> Registry:
-    named = list(reference.get("townships", []))
+    """The reference's units in its order (all of them unless ``townships`` says how many; beyond the
+    reference, generated names follow its own), each with its named schools and generated ones."""
+    units = reference_units(reference)
+    named = [name for name, _ in units]
+    generated = dict(units)
+    ref_schools = _reference_schools(reference)
+    label = plan.township_label
     needed = plan.named_entities("township")
     missing = needed - set(named)
     if missing:
-        raise DemoDataError(f"参考名录缺少工作要点提到的苏木镇：{'、'.join(sorted(missing))}")
-    if townships < len(needed):
-        raise DemoDataError(f"工作要点提到{len(needed)}个苏木镇，--townships 至少为{len(needed)}")
-    names = [t for t in named if t in needed] + [t for t in named if t not in needed]
-    names = names[:townships] + [f"示例镇{i:03d}" for i in range(1, townships - len(names[:townships]) + 1)]
+        raise DemoDataError(f"参考名录缺少工作要点提到的{label}：{'、'.join(sorted(missing))}")
+    # the units of the schools the plan names must stay too
+    home = {s["name"]: s["township"] for s in ref_schools}
+    needed |= {home[s] for s in plan.named_entities("school") if s in home} & set(named)
+    if townships is None:
+        names = named
+    else:
+        if townships < len(needed):
+            raise DemoDataError(f"工作要点提到{len(needed)}个{label}，--townships 至少为{len(needed)}")
+        others = [t for t in named if t not in needed][:max(0, townships - len(needed))]
+        names = [t for t in named if t in needed or t in others]
+        names += [f"示例镇{i:03d}" for i in range(1, townships - len(names) + 1)]
     schools: list[dict[str, Any]] = []
-    kept = [s for s in reference.get("schools", []) if s["township"] in names]
-    kinds = reference.get("generated_schools", [])
+    kept = [s for s in ref_schools if s["township"] in names]
+    kinds = reference.get("generated_schools") or []
+    for spec in kinds:
+        if not isinstance(spec, dict) or not {"suffix", "stage", "ownership"} <= set(spec) \
+                or spec["stage"] not in STUDENTS:
+            raise DemoDataError(f"参考名录的 generated_schools 每项应写明 suffix、stage（{'、'.join(STUDENTS)}）、"
+                                f"ownership（收到 {spec!r}）")
     for t_index, town in enumerate(names, start=1):
         own = [dict(s) for s in kept if s["township"] == town]
+        quota = generated.get(town)
+        fill = per_township if quota is None else len(own) + quota
         k = 0
-        while len(own) < per_township and kinds:
+        while len(own) < fill and kinds:
             spec = kinds[k % len(kinds)]
             suffix = spec["suffix"] if k < len(kinds) else f"{spec['suffix']}{k // len(kinds) + 1}"
             k += 1
@@ -72,7 +131,10 @@ def build_registry(plan: Plan, reference: dict[str, Any], townships: int, per_to
         for s_index, school in enumerate(own, start=1):
             school["school_id"] = f"S{t_index:03d}{s_index:02d}"
             schools.append(school)
-    frame = pd.DataFrame(schools)[["school_id", "name", "township", "stage", "ownership"]]
+    frame = pd.DataFrame(schools, columns=["school_id", "name", "township", "stage", "ownership"])
+    absent = plan.named_entities("school") - set(frame["name"])
+    if absent:
+        raise DemoDataError(f"参考名录缺少工作要点提到的学校：{'、'.join(sorted(absent))}")
     rng = rng_for(seed, "registry")
     lo = frame["stage"].map(lambda s: STUDENTS[s][0]).to_numpy()
     hi = frame["stage"].map(lambda s: STUDENTS[s][1]).to_numpy()
@@ -82,22 +144,47 @@ def build_registry(plan: Plan, reference: dict[str, Any], townships: int, per_to
     towns = pd.DataFrame({"township": names, "code": [f"T{i:03d}" for i in range(1, len(names) + 1)]})
     return Registry(towns, frame)
 
-def generate(plan: Plan, reference_file: str | Path, *, townships: int = 6, schools_per_township: int = 8,
-             seed: int = 1) -> dict[str, pd.DataFrame]:
-    """All demo tables as frames whose columns are the Chinese headers of docs/data-format.md."""
-    reference = yaml.safe_load(Path(reference_file).read_text(encoding="utf-8")) or {}
-    reg = build_registry(plan, reference, townships, schools_per_township, seed)
+def generate(plan: Plan, reference_file: str | Path, *, townships: int | None = None,
+             schools_per_township: int = 8, seed: int = 1, until: str | None = None) -> dict[str, pd.DataFrame]:
+    """All demo tables as frames whose columns are the Chinese headers of docs/data-format.md.
+
+    ``townships``: how many units (default: all of the reference's, in its order); ``until``: the last
+    month (YYYY-MM) with figures — the data are the whole year's, cut off there."""
+    try:
+        reference = yaml.safe_load(Path(reference_file).read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DemoDataError(f"无法读取参考名录 {reference_file}：{exc}") from exc
+    if not isinstance(reference, dict):
+        raise DemoDataError(f"参考名录 {reference_file} 应为 YAML 映射（townships、schools、generated_schools）")
     months = _months(plan.start, plan.end)
+    last = until_month(until, months) if until is not None else months[-1]
+    reg = build_registry(plan, reference, townships, schools_per_township, seed)
     obs, base = indicator_rows(plan, reg, months, seed)
+    projects = project_rows(plan, reg, months, seed)
+    activities = activity_rows(plan, reg, obs, seed)
+    if last != months[-1]:  # drawn for the whole year, then cut: June's figures are the same either way
+        obs = obs[obs["period"] <= last].reset_index(drop=True)
+        projects = projects[projects["period"] <= last].reset_index(drop=True)
+        activities = activities[activities["date"].str[:7] <= last].reset_index(drop=True)
     tables = {
         "townships": reg.townships,
         "schools": reg.schools[["school_id", "name", "township", "stage", "ownership"]],
         "observations": obs,
         "baselines": base,
-        "projects": project_rows(plan, reg, months, seed),
-        "activities": activity_rows(plan, reg, obs, seed),
+        "projects": projects,
+        "activities": activities,
     }
-    return {name: _with_headers(name, frame) for name, frame in tables.items()}
+    return {name: _with_headers(name, frame, plan) for name, frame in tables.items()}
+
+
+def until_month(until: str, months: list[str]) -> str:
+    """``--until``: a month (YYYY-MM) inside the plan's year."""
+    text = str(until).strip()
+    if not re.fullmatch(r"\d{4}-\d{2}", text) or not 1 <= int(text[5:]) <= 12:
+        raise DemoDataError(f"--until 应写成年月 YYYY-MM（如 {months[-1]}），收到“{until}”")
+    if text not in months:
+        raise DemoDataError(f"--until {text} 不在工作要点年度内（{months[0]}～{months[-1]}）")
+    return text
 
 def write(tables: dict[str, pd.DataFrame], out_dir: str | Path) -> list[Path]:
     """Write UTF-8-with-BOM CSVs (what Excel opens without garbling Chinese), one per table."""
@@ -119,8 +206,9 @@ def _months(start: dt.date, end: dt.date) -> list[str]:
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return out
 
-def _with_headers(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    table = TABLES[name]
+def _with_headers(name: str, frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """The frame under the headers an analyst sees, in the plan's words (苏木镇 for the 2023 sample)."""
+    table = plan_tables(plan)[name]
     cols = [c for c in table.columns if c.key in frame.columns]
     out = frame[[c.key for c in cols]].copy()
     out.columns = [c.label for c in cols]
@@ -141,6 +229,8 @@ def indicator_rows(plan: Plan, reg: Registry, months: list[str], seed: int) -> t
     demo = DemoContext(plan, reg, months, seed)
     obs, base = [], []
     for ind in plan.indicators:
+        if ind.level != "banner" and demo.entities(ind).empty:
+            continue  # no unit it applies to (a stage the register has no school of): nothing to report
         rows = get_kind(ind.kind).demo_rows(ind, demo, ind.id in behind)
         if rows is None:
             continue
@@ -167,8 +257,34 @@ class DemoContext:
         return applicable(ind, self.reg.schools, self.reg.townships)
 
     def schools_of(self, ents: pd.DataFrame) -> pd.DataFrame:
-        """The registry rows (students, teachers, classes) of those units."""
+        """The registry rows (students, teachers, classes) of those units (schools)."""
         return self.reg.schools.set_index("school_id").loc[ents["entity"]]
+
+    def denominator(self, ind: Indicator, ents: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        """A plausible denominator per unit from the words of ``ind.denominator`` (see ``basis``): a
+        school's own, or for a township the sum over its schools (0 where it has none)."""
+        if ind.level != "township":
+            return _basis(ind.denominator, self.schools_of(ents), rng)
+        schools = self.reg.schools
+        stages = {stage for word, stage in LABEL_STAGES if word in ind.denominator}
+        if stages:  # 在园幼儿总数: a township's kindergartens only
+            schools = schools[schools["stage"].isin(stages)]
+        per_school = pd.Series(_basis(ind.denominator, schools, rng), index=schools["township"].to_numpy())
+        totals = per_school.groupby(level=0).sum()
+        return totals.reindex(ents["township"].to_numpy(), fill_value=0).to_numpy().astype(int)
+
+    def shares(self, ind: Indicator, ents: pd.DataFrame, total: int, rng: np.random.Generator) -> np.ndarray:
+        """``total`` split among the units, roughly in proportion to their size (a school's students, a
+        township's schools'): a stock counted at every school that must add up to a county total."""
+        if len(ents) == 0 or total <= 0:
+            return np.zeros(len(ents), dtype=int)
+        if ind.level != "school":
+            size = self.reg.schools.groupby("township")["students"].sum()
+            weight = size.reindex(ents["township"].to_numpy(), fill_value=0).to_numpy().astype(float)
+        else:
+            weight = self.schools_of(ents)["students"].to_numpy().astype(float)
+        weight = weight + weight.mean() * 0.2 + 1.0  # a small unit may hold some too
+        return rng.multinomial(total, weight / weight.sum())
 
     def window(self, ind: Indicator) -> list[str]:
         """The months from the indicator's start to its due date (at least the last month)."""
@@ -291,7 +407,7 @@ def activity_rows(plan: Plan, reg: Registry, obs: pd.DataFrame, seed: int) -> pd
         mine = []
         for _, r in group[group["value"].fillna(0) > 0].iterrows():
             for _ in range(min(int(r["value"]), 3)):
-                who = names.get(r["school_id"], r["township"] or "全旗")
+                who = names.get(r["school_id"], r["township"] or plan.region_label)
                 mine.append({"date": _day(rng, r["period"]), "task": ind.task, "township": r["township"],
                              "school_id": r["school_id"], "participants": int(rng.integers(20, 600)),
                              "title": f"{title}（{who}）" if ind.level != "banner" else title})

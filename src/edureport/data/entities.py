@@ -27,4 +27,4 @@ def applicable(ind: Indicator, schools: pd.DataFrame, townships: pd.DataFrame) -
         if ind.entities:
             t = t[t.isin(ind.entities)]
         return pd.DataFrame({"entity": t.to_numpy(), "township": t.to_numpy(), "name": t.to_numpy()})
-    return pd.DataFrame({"entity": [""], "township": [""], "name": ["全旗"]})
+    return pd.DataFrame({"entity": [""], "township": [""], "name": [""]})  # the region as a whole

@@ -41,11 +41,12 @@ class RawTable:
     sheet: str = ""
     frame: pd.DataFrame = field(default_factory=pd.DataFrame)  # columns = keys, plus "_row"
     encoding: str = ""
+    columns: tuple[str, ...] = ()  # the keys the file's header has (``frame`` also has the others, blank)
 
 
 def find_file(data_dir: Path, table: Table) -> tuple[Path | None, list[Problem]]:
-    """The one file that holds a table: <name> or <中文名> with .csv or .xlsx."""
-    found = [data_dir / f"{stem}{ext}" for stem in (table.name, table.label) for ext in (".csv", ".xlsx")]
+    """The one file that holds a table: <name> or <中文名> (``Table.stems``) with .csv or .xlsx."""
+    found = [data_dir / f"{stem}{ext}" for stem in table.stems for ext in (".csv", ".xlsx")]
     found = [p for p in found if p.is_file()]
     if len(found) > 1:
         names = "、".join(p.name for p in found)
@@ -123,7 +124,7 @@ def _read_csv(path: Path, table: Table, label: str,
                 body = _body(grid, keys, table, first_row=line)
                 line, found = line + len(grid), found + len(body)
                 if len(body):
-                    raw = RawTable(table, label, "", body, encoding)
+                    raw = RawTable(table, label, "", body, encoding, tuple(keys.values()))
                     more = long_cells(raw, table) if may_be_long else []
                     if more:
                         yield None, more
@@ -146,7 +147,7 @@ def _read_xlsx(path: Path, table: Table, label: str) -> tuple[RawTable | None, l
     book, problems = open_workbook(path, label)
     if book is None:
         return None, problems
-    wanted = {normalise_header(table.name), normalise_header(table.label)}
+    wanted = {normalise_header(s) for s in (*table.stems, table.label)}
     named = [(ws, scan) for ws, scan in book.sheets if normalise_header(ws.title) in wanted]
     if len(named) > 1:
         names = "、".join(f"“{ws.title}”" for ws, _ in named)
@@ -192,7 +193,8 @@ def _from_grid(grid: pd.DataFrame, table: Table, label: str, *, sheet: str, firs
     if keys is None:
         return None, problems
     body = _body(grid.iloc[1:], keys, table, first_row=first_row + 1)
-    return RawTable(table, label, sheet, body, encoding), [*problems, *_no_rows(body, table, label, sheet)]
+    return (RawTable(table, label, sheet, body, encoding, tuple(keys.values())),
+            [*problems, *_no_rows(body, table, label, sheet)])
 
 
 def _header(grid: pd.DataFrame, table: Table, label: str, *, sheet: str,

@@ -6,7 +6,12 @@ the Excel templates all read it from here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edureport.plan.model import Plan
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,13 @@ class Table:
     columns: tuple[Column, ...]
     required: bool = True  # the file must exist in a data folder
     help: str = ""
+    stem: str = ""  # the Chinese file stem when the label follows a plan's words (see ``tables``)
+
+    @property
+    def stems(self) -> tuple[str, str]:
+        """The file stems (and sheet names) a data folder may use: the name and the schema's Chinese name.
+        They do not follow the plan's words: the cache fingerprints exactly these files (``store``)."""
+        return (self.name, self.stem or self.label)
 
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)
@@ -39,6 +51,48 @@ class Table:
         return out
 
 
+# The schema below is written in the sample's word for the level under the region ("苏木镇") and its word
+# for the region ("全旗"); ``tables`` puts a plan's own words (``township_label``, ``region_label``) in
+# their place. Headers in any of the usual words for that level are read as the same column, whatever
+# the plan says: a registry exported elsewhere may say 乡镇 where the plan says 镇街.
+SCHEMA_WORD = "苏木镇"
+SCHEMA_REGION = "全旗"
+UNIT_WORDS = ("乡镇", "镇街", "街道", "苏木镇", "苏木", "镇", "乡")
+
+
+def _reworded(text: str, word: str, region: str) -> str:
+    return text.replace(SCHEMA_WORD, word).replace(SCHEMA_REGION, region)
+
+
+def _column_in(col: Column, word: str, region: str) -> Column:
+    """A column in a plan's words: label and help reworded; aliases in the plan's word and every usual word."""
+    if not any(w in col.label + "".join(col.aliases) + col.help for w in (SCHEMA_WORD, SCHEMA_REGION)):
+        return col
+    spellings = [col.label, *col.aliases]
+    aliases = dict.fromkeys(s.replace(SCHEMA_WORD, w) for s in spellings for w in (word, *UNIT_WORDS))
+    label = col.label.replace(SCHEMA_WORD, word)
+    aliases.pop(label, None)
+    return replace(col, label=label, aliases=tuple(aliases), help=_reworded(col.help, word, region))
+
+
+@lru_cache(maxsize=16)
+def tables(word: str = SCHEMA_WORD, region: str = SCHEMA_REGION) -> dict[str, Table]:
+    """The input tables in a plan's words (``plan_tables(plan)``): what files, forms and messages call
+    the columns. With the schema's own words this is ``TABLES``."""
+    return {name: _table_in(t, word, region) for name, t in _SCHEMA.items()}
+
+
+def _table_in(t: Table, word: str, region: str) -> Table:
+    label = _reworded(t.label, word, region)
+    return replace(t, label=label, stem=t.label if label != t.label else "",
+                   columns=tuple(_column_in(c, word, region) for c in t.columns), help=_reworded(t.help, word, region))
+
+
+def plan_tables(plan: Plan) -> dict[str, Table]:
+    """``tables`` in the words of ``plan`` (its ``township_label`` and ``region_label``)."""
+    return tables(plan.township_label, plan.region_label)
+
+
 def normalise_header(text: object) -> str:
     """Headers match ignoring case, spaces, full-width brackets and a trailing unit in brackets."""
     s = str(text).strip().lower().replace(" ", "").replace("\u3000", "")
@@ -49,7 +103,7 @@ def normalise_header(text: object) -> str:
 SCHOOL = Column("school_id", "学校代码", aliases=("学校编号", "school"), help="学校名录中的代码；全旗或苏木镇层级的数据留空")
 TOWNSHIP = Column("township", "苏木镇", aliases=("苏木镇名称", "乡镇"), help="苏木镇名称；学校层级的数据可留空（按名录自动补全）")
 
-TABLES: dict[str, Table] = {
+_SCHEMA: dict[str, Table] = {
     t.name: t
     for t in (
         Table("townships", "苏木镇", (
@@ -105,6 +159,8 @@ TABLES: dict[str, Table] = {
         ), required=False, help="同比趋势类指标的上年（基期）数值"),
     )
 }
+# The tables in the schema's own words, reading headers in every usual word for the level below the region.
+TABLES: dict[str, Table] = tables(SCHEMA_WORD, SCHEMA_REGION)  # the same dict as plan_tables(2023)
 
 
 # Columns with few distinct values, kept as pandas categoricals: codes cost 1–4 bytes a row instead of 8.

@@ -1,15 +1,19 @@
 """Check every input table against the plan and the registry; report all problems at once.
 
-``validate_dir`` reads the data folder, runs every rule on every table (a broken registry does not
-stop the observation checks that do not need it) and either returns clean, typed tables or raises
-``DataValidationError`` with every problem located by file, sheet, row and column. It never writes.
+``validate_dir`` reads the data folder, runs every rule on every table and either returns clean, typed
+tables or raises ``DataValidationError`` with every problem located by file, sheet, row and column. It
+never writes. Structural problems come first and alone: when a file cannot be found or read, or its
+header lacks a column the checks need, those problems (of every table) are reported without the row
+checks, which would only repeat them a few hundred times ("未知镇街" on every row of a registry whose
+header was not understood) and push the real cause past the per-rule cap.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +39,7 @@ from edureport.data.normalize import (
     text,
 )
 from edureport.data.readers import CHUNK_ROWS, RawTable, find_file, read_table, read_table_chunks
-from edureport.data.schema import CATEGORICAL, TABLES
+from edureport.data.schema import CATEGORICAL, plan_tables
 from edureport.kinds import IndicatorKind, get_kind
 from edureport.plan.model import PROJECT_STAGES, STAGES, Plan
 
@@ -59,6 +63,11 @@ class Checker:
     # once, and rows are not also flagged as naming an unknown township or school (follow-on noise).
     unread: set[str] = field(default_factory=set)
     _rules: dict[tuple, list] = field(default_factory=dict, repr=False)  # rule → [flagged, summary at, text]
+
+    @property
+    def unit(self) -> str:
+        """The plan's word for the level below the region (苏木镇, 镇街, 乡镇), as messages name it."""
+        return self.plan.township_label
 
     def flag(self, raw: RawTable, mask: pd.Series | np.ndarray, key: str, message: str | Message,
              severity: str = "错误") -> None:
@@ -162,7 +171,7 @@ def check_registry(ck: Checker, townships: RawTable | None,
                 ck.problems.append(Problem(label, column="学校", value=name, message=f"工作要点提到的学校{why}"))
     if townships is not None:
         for name in sorted(ck.plan.named_entities("township") - set(t["township"])):
-            ck.problems.append(Problem(label, column="苏木镇", value=name, message="工作要点提到的苏木镇不在苏木镇名录中"))
+            ck.problems.append(Problem(label, column=ck.unit, value=name, message=f"工作要点提到的{ck.unit}不在{ck.unit}名录中"))
     return t, s
 
 
@@ -179,7 +188,7 @@ def _entities(ck: Checker, raw: RawTable, ind: pd.Series, reg: dict[str, pd.Data
     if "schools" not in ck.unread:
         ck.flag(raw, is_school & school.ne("") & ~known_school, "school_id", "未知学校代码（不在学校名录中）")
     ck.flag(raw, is_school & town.ne("") & known_school & town.ne(sch_town), "township",
-            lambda i: [f"与学校名录中该校所在苏木镇不一致（应为“{t}”）" for t in sch_town.iloc[i]])
+            lambda i: [f"与学校名录中该校所在{ck.unit}不一致（应为“{t}”）" for t in sch_town.iloc[i]])
     stage, name = _map(school, schools["stage"]).fillna(""), _map(school, schools["name"]).fillna("")
     stages = {i.id: i.stages for i in plan.indicators if i.stages}
     bad_stage = is_school & known_school & ind.isin(stages) & ~_pairs_in(ind, stage, stages)
@@ -195,11 +204,12 @@ def _entities(ck: Checker, raw: RawTable, ind: pd.Series, reg: dict[str, pd.Data
     ck.flag(raw, outside & is_school & known_school, "school_id", only_for)
     ck.flag(raw, outside & is_town & town.ne(""), "township", only_for)
     towns = set(reg["townships"]["township"])
-    ck.flag(raw, is_town & town.eq(""), "township", "苏木镇层级指标须填写苏木镇")
+    ck.flag(raw, is_town & town.eq(""), "township", f"{ck.unit}层级指标须填写{ck.unit}")
     if "townships" not in ck.unread:
-        ck.flag(raw, is_town & town.ne("") & ~town.isin(towns), "township", "未知苏木镇（不在苏木镇名录中）")
-    ck.flag(raw, is_town & school.ne(""), "school_id", "苏木镇层级指标不应填写学校代码")
-    ck.flag(raw, is_banner & (school.ne("") | town.ne("")), "township", "全旗层级指标的学校代码和苏木镇应留空")
+        ck.flag(raw, is_town & town.ne("") & ~town.isin(towns), "township", f"未知{ck.unit}（不在{ck.unit}名录中）")
+    ck.flag(raw, is_town & school.ne(""), "school_id", f"{ck.unit}层级指标不应填写学校代码")
+    ck.flag(raw, is_banner & (school.ne("") | town.ne("")), "township",
+            f"{plan.region_label}层级指标的学校代码和{ck.unit}应留空")
     entity = np.where(is_school, school, np.where(is_town, town, ""))
     township = np.where(is_school, sch_town.fillna("").astype(str), np.where(is_town, town, ""))
     return pd.DataFrame({"entity": entity, "school_id": np.where(is_school, school, ""),
@@ -273,7 +283,8 @@ def _observation_rows(ck: Checker, raw: RawTable, reg: dict[str, pd.DataFrame], 
         period = years.astype(str)
     else:
         period = ck.period_in_year(raw)
-        table = lookup(ind, {i: TABLES[k.table].label for i, k in kinds.items() if k.table != "observations"})
+        labels = plan_tables(plan)
+        table = lookup(ind, {i: labels[k.table].label for i, k in kinds.items() if k.table != "observations"})
         ck.flag(raw, table.notna(), "indicator_id",
                 lambda i: [f"{w}的数据请填写在“{t}”表中" for w, t in zip(what.iloc[i], table.iloc[i], strict=True)])
     who = _entities(ck, raw, ind, reg)
@@ -347,12 +358,12 @@ def check_activities(ck: Checker, raw: RawTable | None, reg: dict[str, pd.DataFr
     ck.flag(raw, task.notna() & ~known, "task", "未知任务编号（工作要点中没有该任务）")
     town, school = plain_text(f["township"]), clean_text(f["school_id"])
     if "townships" not in ck.unread:
-        ck.flag(raw, town.ne("") & ~town.isin(set(reg["townships"]["township"])), "township", "未知苏木镇")
+        ck.flag(raw, town.ne("") & ~town.isin(set(reg["townships"]["township"])), "township", f"未知{ck.unit}")
     sch_town = _map(school, reg["schools"].drop_duplicates("school_id").set_index("school_id")["township"])
     if "schools" not in ck.unread:
         ck.flag(raw, school.ne("") & sch_town.isna(), "school_id", "未知学校代码（不在学校名录中）")
     ck.flag(raw, school.ne("") & town.ne("") & sch_town.notna() & town.ne(sch_town), "township",
-            "与学校名录中该校所在苏木镇不一致")
+            f"与学校名录中该校所在{ck.unit}不一致")
     ck.required(raw, "title")
     for key in ("title", "note"):
         ck.free_text(raw, key)
@@ -386,23 +397,34 @@ def validate_dir(data_dir: str | Path, plan: Plan, *, replaced: dict[Path, Path]
 
     def locate(table) -> tuple[Path | None, list[Problem]]:
         path, problems = find_file(data_dir, table)
-        new = [p for p in replaced or {} if p.parent == data_dir and p.stem in (table.name, table.label)]
+        new = [p for p in replaced or {} if p.parent == data_dir and p.stem in table.stems]
         return (new[0], []) if path is None and new else (path, problems)
 
-    for name, table in TABLES.items():
+    # First every file is found and its header read (the big tables up to their first piece of rows);
+    # structural problems stop here, before any row is checked.
+    pieces: dict[str, Iterable[tuple[RawTable | None, list[Problem]]]] = {}
+    reading: list[Problem] = []
+    for name, table in plan_tables(plan).items():
         paths[name], problems = locate(table)
-        checker.problems += problems
-        raws[name] = None
-        if paths[name] is not None and name not in PIECEWISE:
-            raws[name], problems = read_table(source(paths[name]), table, paths[name].name)
-            checker.problems += problems
+        reading += problems
+        raws[name], pieces[name] = None, []
+        path = paths[name]
+        if path is None:
+            continue
+        if name in PIECEWISE:
+            pieces[name], problems, first = _opened(read_table_chunks(source(path), table, path.name, rows=CHUNK_ROWS))
+        else:
+            raws[name], problems = read_table(source(path), table, path.name)
+            first = raws[name]
+        reading += problems + _missing_unit_column(plan, name, first)
+    if any(p.is_error for p in reading):
+        raise DataValidationError(reading)
+    checker.problems += reading
     checker.unread = {n for n in ("townships", "schools") if raws[n] is None}
     out: dict[str, pd.DataFrame] = {}
     out["townships"], out["schools"] = check_registry(checker, raws["townships"], raws["schools"])
     for name in PIECEWISE:  # the big ones, read and checked a piece at a time
-        path = paths[name]
-        pieces = read_table_chunks(source(path), TABLES[name], path.name, rows=CHUNK_ROWS) if path is not None else []
-        out[name] = check_observation_pieces(checker, pieces, out, baseline=name == "baselines")
+        out[name] = check_observation_pieces(checker, pieces[name], out, baseline=name == "baselines")
     out["projects"] = check_projects(checker, raws["projects"], out)
     out["activities"] = check_activities(checker, raws["activities"], out)
     if set(replaced or {}) - used:
@@ -411,6 +433,32 @@ def validate_dir(data_dir: str | Path, plan: Plan, *, replaced: dict[Path, Path]
         raise DataValidationError(checker.problems)
     out["warnings"] = pd.DataFrame([p.__dict__ for p in checker.problems])
     return out
+
+
+def _opened(pieces: Iterator[tuple[RawTable | None, list[Problem]]]
+            ) -> tuple[Iterator[tuple[RawTable | None, list[Problem]]], list[Problem], RawTable | None]:
+    """A table read in pieces, opened: the problems up to its first piece of rows (the file, its
+    encoding, its header), that first piece, and all the pieces as they were (those problems taken out)."""
+    head: list[tuple[RawTable | None, list[Problem]]] = []
+    for raw, problems in pieces:
+        head.append((raw, problems))
+        if raw is not None:
+            break
+    first = head[-1][0] if head else None
+    return chain(((raw, []) for raw, _ in head), pieces), [p for _, ps in head for p in ps], first
+
+
+def _missing_unit_column(plan: Plan, name: str, raw: RawTable | None) -> list[Problem]:
+    """An indicator table whose header has no column for the level below the region, while its rows
+    name indicators collected at that level: one structural problem, not one per row."""
+    if raw is None or name not in PIECEWISE or "township" in raw.columns or not raw.columns:
+        return []
+    unit = plan.township_label
+    ids = {i.id for i in plan.indicators if i.level == "township"}
+    if not clean_text(raw.frame["indicator_id"]).isin(ids).any():
+        return []
+    return [Problem(raw.file, raw.sheet, 1, unit, "", f"缺少“{unit}”列：{unit}层级指标的数据须在此列填写{unit}名称"
+                                                     f"（表头写作“{unit}”或乡镇、街道等均可）")]
 
 
 def registry_frames(checker: Checker, townships: RawTable | None,
@@ -425,7 +473,7 @@ def registry_frames(checker: Checker, townships: RawTable | None,
         for key in ("township", "code"):
             checker.names(townships, key, t[key])
         checker.flag(townships, t["township"].duplicated(keep="first") & (t["township"] != ""), "township",
-                     "苏木镇重复")
+                     f"{checker.unit}重复")
     cols = ["school_id", "name", "township", "stage", "ownership"]
     if schools is None:
         return t, pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
@@ -438,7 +486,7 @@ def registry_frames(checker: Checker, townships: RawTable | None,
                  "学校代码重复")
     if townships is not None:
         checker.flag(schools, (s["township"] != "") & ~s["township"].isin(set(t["township"])), "township",
-                     "未知苏木镇（不在苏木镇名录中）")
+                     f"未知{checker.unit}（不在{checker.unit}名录中）")
     checker.flag(schools, (s["stage"] != "") & ~s["stage"].isin(STAGES), "stage",
                  f"未知学段，应为：{'、'.join(STAGES)}")
     checker.flag(schools, (s["ownership"] != "") & ~s["ownership"].isin(OWNERSHIP), "ownership",

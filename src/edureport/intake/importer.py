@@ -40,14 +40,19 @@ from edureport.data import datafolder, journal
 from edureport.data.csv_scan import ENCODINGS
 from edureport.data.normalize import plain_text
 from edureport.data.readers import find_file, read_table
-from edureport.data.schema import TABLES, normalise_header
+from edureport.data.schema import SCHEMA_WORD, TABLES, normalise_header, plan_tables
 from edureport.data.store import input_files, load_data, missing_folder
 from edureport.data.validate import Checker, validate_dir
 from edureport.intake.read import CHECKS, FORM_TABLES, Submission, read_submission
 from edureport.plan.model import Plan
 
 LOG = "import-log.csv"
-LOG_HEADER = ["时间", "文件", "SHA256", "表", "苏木镇", "期间", "新增", "替换", "删除", "未变"]
+LOG_HEADER = ["时间", "文件", "SHA256", "表", SCHEMA_WORD, "期间", "新增", "替换", "删除", "未变"]
+
+
+def log_header(plan: Plan) -> list[str]:
+    """``import-log.csv``'s header when the import creates it: the townships' column in the plan's word."""
+    return [plan.township_label if h == SCHEMA_WORD else h for h in LOG_HEADER]
 KEYS = {"observations": ("period", "indicator_id", "school_id", "township"), "projects": ("period", "project_id"),
         "activities": ("date", "task", "title", "township", "school_id")}
 _LINE = re.compile(r"[^\n]*\n|[^\n]+")  # lines end at "\n" only, as for csv and pandas (not at U+2028)
@@ -265,7 +270,7 @@ def _in_scope(name: str, folder: Path, plan: Plan, data,
 
     Scopes are found column-wise for the whole table and canonical rows made only for the records in
     them (a 1.5-million-row table: the replaced township-month, not every row, goes through Python)."""
-    table = TABLES[name]
+    table = plan_tables(plan)[name]
     path, _ = find_file(folder, table)
     if path is None:
         return folder / f"{name}.csv", None, {}
@@ -312,23 +317,24 @@ def _merge(name: str, folder: Path, plan: Plan, data, subs: list[Submission], re
     plain = [sub.file for sub in subs if not sub.township]
     if plain and change.removed and not replace:
         raise MergeError(f"{'、'.join(plain)} 将替换数据文件夹中“{TABLES[name].label}”表"
-                         f"{_scope_text(scope)}的全部数据，其中原有的 {change.removed} 行在新表中没有，将被删除。"
-                         "普通表按它覆盖的苏木镇和月份整体替换：确认要删除这些行时加 --replace，否则请补全这些行"
+                         f"{_scope_text(plan, scope)}的全部数据，其中原有的 {change.removed} 行在新表中没有，将被删除。"
+                         f"普通表按它覆盖的{plan.township_label}和月份整体替换：确认要删除这些行时加 --replace，否则请补全这些行"
                          "（填报表不受此限）")
     log = [(sub, sorted(mine), _count(name, [d for d in dropped if _scope(name, d) in mine], rows))
            for sub, mine, rows in per_sub]
     if not (change.added or change.replaced or change.removed):
         return path.name, None, change, []
-    header = text.header if text is not None else [c.label for c in TABLES[name].columns if c.kind != "info"]
-    mapping = TABLES[name].header_map()
+    table = plan_tables(plan)[name]
+    header = text.header if text is not None else [c.label for c in table.columns if c.kind != "info"]
+    mapping = table.header_map()
     keys = [mapping.get(normalise_header(h), "") for h in header]
     values = [[r.get(k, "") if k else "" for k in keys] for r in new_rows]
     blob = text.without(set(old), values) if text is not None else _new_file(header, values)
     return path.name, blob, change, log
 
 
-def _scope_text(scope: set[tuple[str, str]]) -> str:
-    shown = "、".join(f"{t or '全旗'}{m}" for t, m in sorted(scope)[:5])
+def _scope_text(plan: Plan, scope: set[tuple[str, str]]) -> str:
+    shown = "、".join(f"{t or plan.region_label}{m}" for t, m in sorted(scope)[:5])
     return f"（{shown}{'等' if len(scope) > 5 else ''}）"
 
 
@@ -351,7 +357,7 @@ def _count(name: str, old: list[dict[str, str]], new: list[dict[str, str]]) -> C
     return c
 
 
-def _log_bytes(folder: Path, log_rows) -> bytes:
+def _log_bytes(folder: Path, plan: Plan, log_rows) -> bytes:
     now = dt.datetime.now().isoformat(timespec="seconds")
     rows = []
     for sub, scope, change in log_rows:
@@ -361,7 +367,7 @@ def _log_bytes(folder: Path, log_rows) -> bytes:
                      change.replaced, change.removed, change.unchanged])
     path = journal.owned_file(folder, LOG)
     if not path.exists() or path.stat().st_size == 0:
-        return _new_file(LOG_HEADER, rows)
+        return _new_file(log_header(plan), rows)
     return CsvText.read(path).without(set(), rows)
 
 
@@ -370,7 +376,7 @@ def _write(folder: Path, plan: Plan, new_files: dict[str, bytes], log_rows) -> N
     model = next(iter(input_files(folder)), None)  # a new file gets the permissions the data files have
     txn = journal.Transaction(folder)
     tables = [txn.put(file_name, blob, like=model) for file_name, blob in new_files.items()]
-    txn.put(LOG, _log_bytes(folder, log_rows), like=model)
+    txn.put(LOG, _log_bytes(folder, plan, log_rows), like=model)
     staged = txn.prepare()
     try:  # the merged folder as a whole must be valid
         validate_dir(folder, plan, replaced={t: staged[t] for t in tables})

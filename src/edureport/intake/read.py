@@ -22,7 +22,7 @@ from edureport.core.paths import file_sha256, shown_name
 from edureport.data.cell_checks import header_hits, hidden_with_rows
 from edureport.data.normalize import is_blank
 from edureport.data.readers import RawTable, read_sheet, read_table
-from edureport.data.schema import TABLES, normalise_header
+from edureport.data.schema import UNIT_WORDS, normalise_header, plan_tables
 from edureport.data.store import DataSet
 from edureport.data.validate import Checker, check_activities, check_observations, check_projects
 from edureport.data.workbooks import open_workbook
@@ -50,17 +50,18 @@ class Submission:
 def read_submission(path: Path, data: DataSet, *, township: str = "", period: str = "") -> tuple[Submission, list[Problem]]:
     """Read and check one file; problems are returned (all of them), nothing is written."""
     label = shown_name(path)
+    unit, tables = data.plan.township_label, plan_tables(data.plan)
     size = path.stat().st_size
     if size > limits.SUBMISSION_MAX_BYTES:
         return Submission(label, ""), [Problem(label, message=(
             f"文件有 {size / limits.MiB:,.1f} MB，超过报送文件的上限 {limits.SUBMISSION_MAX_BYTES // limits.MiB} MB："
-            "一个苏木镇一个月的填报表约 20 KB，请检查是否选错了文件"))]
+            f"一个{unit}一个月的填报表约 20 KB，请检查是否选错了文件"))]
     sub = Submission(label, file_sha256(path))
     problems: list[Problem] = []
     if path.suffix.lower() == ".xlsx":
         problems += _read_workbook(path, sub, data)
     else:
-        table = next((t for t in TABLES.values() if normalise_header(Path(label).stem) in
+        table = next((t for t in tables.values() if normalise_header(Path(label).stem) in
                       {normalise_header(t.name), normalise_header(t.label)} and t.name in FORM_TABLES), None)
         if table is None:
             return sub, [Problem(label, message="无法判断是哪张表：CSV 文件名应为 observations/指标数据、projects/项目进度 或 activities/活动记录")]
@@ -68,7 +69,7 @@ def read_submission(path: Path, data: DataSet, *, township: str = "", period: st
         problems += more
         if raw is not None:
             sub.raws[table.name] = raw
-    for want, got, what in ((township, sub.township, "苏木镇"), (period, sub.period, "期间")):
+    for want, got, what in ((township, sub.township, unit), (period, sub.period, "期间")):
         if want and got and want != got:
             problems.append(Problem(label, message=f"工作簿的{what}是“{got}”，不是要导入的“{want}”，已拒绝"))
     if any(p.is_error for p in problems):
@@ -79,7 +80,7 @@ def read_submission(path: Path, data: DataSet, *, township: str = "", period: st
         sub.clean[name] = CHECKS[name](checker, raw, reg)
     problems += checker.problems
     if sub.township:
-        problems += _scope_problems(sub)
+        problems += _scope_problems(sub, unit)
     sub.warnings = [p for p in problems if not p.is_error]
     return sub, problems
 
@@ -93,35 +94,39 @@ def _read_workbook(path: Path, sub: Submission, data: DataSet) -> list[Problem]:
         if ws.cell(1, 1).value == META_KEYS[0]:
             meta = {str(r[0]): str(r[1]) for r in ws.iter_rows(values_only=True) if r and r[0] is not None}
     plan = data.plan
+    tables = plan_tables(plan)
     if meta is not None:
-        sub.township, sub.period = meta.get("苏木镇", ""), meta.get("期间", "")
+        # The township's key is the plan's word (苏木镇, 镇街 …) in the form it wrote; any usual word is read.
+        sub.township = next((meta[k] for k in (plan.township_label, *UNIT_WORDS) if k in meta), "")
+        sub.period = meta.get("期间", "")
         if meta.get("模板版本") != TEMPLATE_VERSION:
             problems.append(Problem(sub.file, message=f"不支持的模板版本“{meta.get('模板版本')}”，请使用 edureport template 重新生成"))
         if meta.get("工作要点") != plan.title:
             problems.append(Problem(sub.file, value=meta.get("工作要点", ""),
                                     message=f"工作簿是为另一个工作要点生成的（当前为《{plan.title}》），已拒绝"))
         if sub.township and sub.township not in set(data.townships["township"]):
-            problems.append(Problem(sub.file, value=sub.township, message="工作簿的苏木镇不在苏木镇名录中"))
+            problems.append(Problem(sub.file, value=sub.township,
+                                    message=f"工作簿的{plan.township_label}不在{plan.township_label}名录中"))
     for ws, scan in book.sheets:
         named = next((t for t in FORM_TABLES if normalise_header(ws.title) in
-                      {normalise_header(TABLES[t].name), normalise_header(TABLES[t].label)}), None)
-        scores = {name: header_hits(ws, TABLES[name]) for name in FORM_TABLES}
+                      {normalise_header(tables[t].name), normalise_header(tables[t].label)}), None)
+        scores = {name: header_hits(ws, tables[name]) for name in FORM_TABLES}
         best = max(scores, key=lambda n: scores[n])
-        needed = [c for c in TABLES[best].columns if c.required]
+        needed = [c for c in tables[best].columns if c.required]
         if scores[best] < len(needed):
             if named is None:
                 continue  # the instructions sheet, the template's hidden lists, or something unrelated
             best = named  # named like a table but its first row is not the header: say what is wrong
         if ws.sheet_state != "visible":
             # The rows of a hidden filled sheet would be skipped without a word ("数据没有变化").
-            hidden = hidden_with_rows(sub.file, ws, scan, TABLES[best])
+            hidden = hidden_with_rows(sub.file, ws, scan, tables[best])
             if hidden is not None:
                 problems.append(hidden)
             continue
         if best in sub.raws:
-            problems.append(Problem(sub.file, ws.title, message=f"工作簿中有两张“{TABLES[best].label}”表"))
+            problems.append(Problem(sub.file, ws.title, message=f"工作簿中有两张“{tables[best].label}”表"))
             continue
-        raw, more = read_sheet(ws, TABLES[best], sub.file, scan)
+        raw, more = read_sheet(ws, tables[best], sub.file, scan)
         problems += more
         if raw is not None:
             if meta is not None:  # untouched pre-filled rows of a form are not data
@@ -133,7 +138,7 @@ def _read_workbook(path: Path, sub: Submission, data: DataSet) -> list[Problem]:
     return problems
 
 
-def _scope_problems(sub: Submission) -> list[Problem]:
+def _scope_problems(sub: Submission, unit: str) -> list[Problem]:
     """Every row of a form must belong to the form's township and month."""
     out = []
     for name, clean in sub.clean.items():
@@ -146,6 +151,6 @@ def _scope_problems(sub: Submission) -> list[Problem]:
                 out.append(Problem(sub.file, raw.sheet, int(rows[i]), "期间" if name != "activities" else "日期",
                                    str(month.iloc[i]), f"不属于本工作簿的期间 {sub.period}"))
             elif town.iloc[i] and town.iloc[i] != sub.township:
-                out.append(Problem(sub.file, raw.sheet, int(rows[i]), "苏木镇", town.iloc[i],
-                                   f"不属于本工作簿的苏木镇“{sub.township}”"))
+                out.append(Problem(sub.file, raw.sheet, int(rows[i]), unit, town.iloc[i],
+                                   f"不属于本工作簿的{unit}“{sub.township}”"))
     return out

@@ -19,15 +19,15 @@ from edureport.core.errors import TemplateError, for_display
 from edureport.data.entities import applicable
 from edureport.data.normalize import NAME_INVISIBLE
 from edureport.data.projects import project_table
-from edureport.data.schema import TABLES
+from edureport.data.schema import SCHEMA_WORD, TABLES, plan_tables
 from edureport.data.store import DataSet
 from edureport.kinds import KINDS, get_kind
 from edureport.kinds.base import CellRule
-from edureport.plan.model import PROJECT_STAGES, Plan
+from edureport.plan.model import PROJECT_STAGES, Indicator, Plan
 
 TEMPLATE_VERSION = "1"
 META_SHEET, LISTS_SHEET, HELP_SHEET = "元数据", "代码表", "说明"
-META_KEYS = ("模板版本", "工作要点", "工作要点SHA256", "年度", "苏木镇", "期间")
+META_KEYS = ("模板版本", "工作要点", "工作要点SHA256", "年度", SCHEMA_WORD, "期间")  # 苏木镇: the plan's word
 EXTRA_ROWS = 20
 HEAD = PatternFill("solid", fgColor="DDE6F0")
 GREY = PatternFill("solid", fgColor="EEEEEE")
@@ -71,7 +71,7 @@ def build_template(plan: Plan, data: DataSet, township: str, period: str, out: s
     if any(unicodedata.category(c) in NAME_INVISIBLE for c in township):
         raise TemplateError(f"{plan.township_label}名称“{for_display(township)}”含有控制字符或不可见字符")
     if township not in set(data.townships["township"]):
-        raise TemplateError(f"未知{plan.township_label}“{for_display(township)}”（不在苏木镇名录中）")
+        raise TemplateError(f"未知{plan.township_label}“{for_display(township)}”（不在{plan.township_label}名录中）")
     if not (plan.start.strftime("%Y-%m") <= period <= plan.end.strftime("%Y-%m")) or len(period) != 7:
         raise TemplateError(f"期间“{period}”不在工作要点年度内（应为 YYYY-MM）")
     schools = data.schools[data.schools["township"] == township].sort_values("school_id")
@@ -89,7 +89,8 @@ def build_template(plan: Plan, data: DataSet, township: str, period: str, out: s
     _projects(wb.create_sheet(TABLES["projects"].label), plan, data, township, period)
     _activities(wb.create_sheet(TABLES["activities"].label), plan, township, school_list)
     meta = wb.create_sheet(META_SHEET)
-    for key, value in zip(META_KEYS, (TEMPLATE_VERSION, plan.title, plan.sha256, plan.year, township, period),
+    keys = [plan.township_label if k == SCHEMA_WORD else k for k in META_KEYS]
+    for key, value in zip(keys, (TEMPLATE_VERSION, plan.title, plan.sha256, plan.year, township, period),
                           strict=True):
         meta.append([key, str(value)])
     for ws in (meta, lists):
@@ -125,7 +126,7 @@ def _help_sheet(ws, plan: Plan, township: str, period: str) -> None:
             *kind_help(plan),
             f"“项目进度”表填写本月末的建设阶段（未开工/在建/竣工/投用）、完成比例（0—100）和日期（如 {plan.year}-06-15）。",
             "“活动记录”表每行一项本月开展的活动；任务编号见《工作要点》。",
-            "请勿修改工作表名称以外的结构，不要合并单元格；填好后原样交回，由教体局用 edureport import 导入。",
+            f"请勿修改工作表名称以外的结构，不要合并单元格；填好后原样交回，由{plan.issuer}用 edureport import 导入。",
         ], start=1)),
         "", "报送截止日期：", "填报人：", "联系电话：", "审核人：",
     ]
@@ -143,8 +144,15 @@ def _help_sheet(ws, plan: Plan, township: str, period: str) -> None:
 VALUE_COLUMNS = ("value", "numerator", "denominator")
 
 
+def open_in(plan: Plan, ind: Indicator, period: str) -> bool:
+    """Whether the month ``period`` (YYYY-MM) lies in the indicator's window: from its ``period_from``
+    (the plan's start) to its due month, both included."""
+    since = (ind.period_from or plan.start).strftime("%Y-%m")
+    return since <= period <= ind.due.strftime("%Y-%m")
+
+
 def _observations(ws, plan: Plan, data: DataSet, township: str, period: str, school_list: str) -> None:
-    t = TABLES["observations"]
+    t = plan_tables(plan)["observations"]  # headers in the plan's words (镇街, 苏木镇 …)
     labels = [t.column(k).label for k in ("period", "school_id", "school_name", "township", "indicator_id",
                                           "indicator_name", "unit", "value", "numerator", "denominator", "note")]
     _header(ws, labels, [10, 10, 22, 12, 10, 40, 26, 10, 10, 10, 20])
@@ -155,6 +163,8 @@ def _observations(ws, plan: Plan, data: DataSet, township: str, period: str, sch
         kind = get_kind(ind.kind)
         if kind.table != "observations" or ind.level == "banner":
             continue  # banner figures come from the bureau itself; projects have a sheet of their own
+        if not open_in(plan, ind, period):
+            continue  # not counted yet, or already past its due month: the month's form does not ask for it
         ents = applicable(ind, data.schools, data.townships)
         for ent in ents[ents["township"] == township]["entity"]:
             school = ent if ind.level == "school" else ""
@@ -187,7 +197,7 @@ def _observations(ws, plan: Plan, data: DataSet, township: str, period: str, sch
 
 def _projects(ws, plan: Plan, data: DataSet, township: str, period: str) -> None:
 
-    t = TABLES["projects"]
+    t = plan_tables(plan)["projects"]
     keys = ("period", "project_id", "project_name", "stage", "percent", "planned_start", "actual_start",
             "planned_finish", "actual_finish", "budget", "note")
     _header(ws, [t.column(k).label for k in keys], [10, 10, 36, 10, 10, 13, 13, 13, 13, 12, 20])
@@ -211,7 +221,7 @@ def _projects(ws, plan: Plan, data: DataSet, township: str, period: str) -> None
 
 
 def _activities(ws, plan: Plan, township: str, school_list: str) -> None:
-    t = TABLES["activities"]
+    t = plan_tables(plan)["activities"]
     keys = ("date", "task", "township", "school_id", "title", "participants", "note")
     _header(ws, [t.column(k).label for k in keys], [13, 10, 12, 12, 40, 10, 20])
     for r in range(2, 2 + 50):

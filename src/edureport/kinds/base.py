@@ -117,7 +117,9 @@ class IndicatorKind:
     def demo_rows(self, ind: Indicator, demo: Any, behind: bool) -> tuple[pd.DataFrame, pd.DataFrame | None] | None:
         """Demo rows for one indicator: (observations, baselines or None), or None when the kind has no
         rows of its own (projects). ``demo`` is data/demo's ``DemoContext`` (seeded generators, the
-        applicable units, the months, ``frame`` to lay values out); ``behind`` asks for a shortfall."""
+        applicable units, the months, ``denominator`` for a ratio's schools or townships, ``shares`` to split
+        a total among units, ``frame`` to lay values out); ``behind`` asks for a shortfall. The demo calls it
+        only where the indicator applies to some unit."""
         return None
 
     def demo_can_fall_behind(self, ind: Indicator) -> bool:
@@ -138,7 +140,8 @@ class IndicatorKind:
         return False
 
     def check(self, fields: dict[str, Any]) -> list[tuple[str, str]]:
-        """Problems with an indicator's plan fields, as (field, Chinese message) pairs."""
+        """Problems with an indicator's plan fields, as (field, Chinese message) pairs. A message names
+        the levels with ``{unit}`` and ``{whole}``: the plan's own words (镇街, 全区) replace them."""
         out: list[tuple[str, str]] = []
         if fields.get("comparison") not in self.comparisons:
             out.append(("comparison", f"{self.label}类指标的比较方式应为：{'、'.join(self.comparisons)}"))
@@ -151,7 +154,7 @@ class IndicatorKind:
         if problem:
             out.append(("target", problem))
         if fields.get("entities") and fields.get("level") == "banner":
-            out.append(("entities", "全旗层级的指标不能限定单位（entities）"))
+            out.append(("entities", "{whole}层级的指标不能限定单位（entities）"))
         if fields.get("baseline_year") is not None and not self.uses_baseline:
             out.append(("baseline_year", f"{self.label}类指标不使用基期年份（baseline_year）"))
         if fields.get("stages") and fields.get("level") != "school":

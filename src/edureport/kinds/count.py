@@ -62,26 +62,74 @@ class CountKind(IndicatorKind):
         window = demo.window(ind)
         n_e, n_m = len(ents), len(window)
         target = float(ind.target or 0)
+        # the least whole figure that meets the target: ≥2.5 needs 3, ＞5 needs 6, ＝3 is 3
+        need = {">=": math.ceil(target - 1e-9), ">": math.floor(target + 1e-9) + 1}.get(ind.comparison, int(target))
+        if ind.comparison in ("<=", "<") and behind:  # incidents over the ceiling
+            return demo.frame(ind, ents, window, value=self._demo_over(ind, demo, ents, n_m, target)), None
         if ind.comparison in ("<=", "<"):
             return demo.frame(ind, ents, window, value=np.zeros((n_e, n_m), dtype=int)), None
+        if ind.over_time == "latest" and ind.level != "banner":  # a stock at every township or school
+            return demo.frame(ind, ents, window, value=self._demo_stocks(ind, demo, ents, n_m, need, behind)), None
         if ind.over_time == "latest":  # a stock that grows to its level in steps
-            final = int(target) - (rng.integers(1, 3) if behind else 0)
+            final = need - (rng.integers(1, 3) if behind else 0)
             steps = np.sort(rng.integers(0, n_m, max(final, 0)))
             stock = np.searchsorted(steps, np.arange(n_m), side="right")
             return demo.frame(ind, ents, window, value=np.tile(stock, (n_e, 1))), None
         if ind.aggregate in ("min", "max"):  # every entity needs its own target
             per = np.full(n_e, math.ceil(target)) + rng.poisson(0.4, n_e)
+            per = np.full(n_e, need) if ind.comparison == "==" else np.maximum(per, need)
             if behind:
                 per[rng.random(n_e) < 0.12] = 0
+                if ind.aggregate == "max":  # the largest falls short, not just a few
+                    per = np.minimum(per, max(need - 1, 0))
             value = np.zeros((n_e, n_m), dtype=int)
             for e in range(n_e):
                 np.add.at(value[e], rng.integers(0, n_m, per[e]), 1)
             return demo.frame(ind, ents, window, value=value), None
         total = math.floor(target * rng.uniform(0.6, 0.85)) if behind else math.ceil(target * rng.uniform(1.05, 1.25))
+        if not behind:  # a "＞" target is passed, an exact one hit
+            total = need if ind.comparison == "==" else max(total, need)
         weights = np.array([demo.month_weight(m) for m in window])
         cell = np.outer(np.ones(n_e), weights).reshape(-1)
         value = rng.multinomial(total, cell / cell.sum()).reshape(n_e, n_m)
         return demo.frame(ind, ents, window, value=value), None
+
+    def _demo_over(self, ind: Indicator, demo: Any, ents: pd.DataFrame, n_m: int, target: float) -> np.ndarray:
+        """Counts (units × months) that break a ceiling: the county's total (sum), one unit's (max) or every
+        unit's (min); a stock (latest) keeps what it has counted."""
+        rng = demo.rng(ind.id, "over")
+        n_e = len(ents)
+        over = (math.floor(target + 1e-9) + 1 if ind.comparison == "<=" else math.ceil(target - 1e-9)) \
+            + int(rng.integers(0, 2))
+        who = {"min": np.arange(n_e), "max": rng.integers(0, n_e, 1)}.get(ind.aggregate)
+        value = np.zeros((n_e, n_m), dtype=int)
+        if who is None:  # sum: anywhere
+            np.add.at(value, (rng.integers(0, n_e, over), rng.integers(0, n_m, over)), 1)
+        else:
+            for e in who:
+                np.add.at(value[e], rng.integers(0, n_m, over), 1)
+        return np.cumsum(value, axis=1) if ind.over_time == "latest" else value
+
+    def _demo_stocks(self, ind: Indicator, demo: Any, ents: pd.DataFrame, n_m: int, need: int,
+                     behind: bool) -> np.ndarray:
+        """Every unit's stock by month (units × months), growing to its own final level: for a sum the
+        levels add up to the target (646 schools and a target of 30: most hold none); for min/max each
+        unit's own level meets it. About half of each is there from the first month."""
+        n_e = len(ents)
+        rng = demo.rng(ind.id, "stock")
+        if ind.aggregate == "sum":
+            total = math.floor(need * rng.uniform(0.6, 0.85)) if behind else need
+            per = demo.shares(ind, ents, total, rng)
+        else:
+            per = np.full(n_e, need) + (rng.poisson(0.4, n_e) if ind.comparison != "==" else 0)
+            if behind:
+                short = rng.random(n_e) < 0.12 if ind.aggregate == "min" else np.ones(n_e, dtype=bool)
+                per[short] = rng.integers(0, max(need, 1), int(short.sum()))
+        owner = np.repeat(np.arange(n_e), per)
+        arrives = np.maximum(0, rng.integers(-n_m, n_m, len(owner)))
+        value = np.zeros((n_e, n_m), dtype=int)
+        np.add.at(value, (owner, arrives), 1)
+        return np.cumsum(value, axis=1)
 
     def shares_target(self, ind: Indicator) -> bool:
         # Only a total to reach is shared among places; a ceiling, an exact target and a per-unit target
@@ -90,7 +138,7 @@ class CountKind(IndicatorKind):
 
     def extra_checks(self, fields: dict[str, Any]) -> list[tuple[str, str]]:
         if fields.get("aggregate") in ("min", "max") and fields.get("level") == "banner":
-            return [("aggregate", "全旗层级的指标只有一个单位，不能取最小/最大值")]
+            return [("aggregate", "{whole}层级的指标只有一个单位，不能取最小/最大值")]
         return []
 
     def per_entity(self, obs: pd.DataFrame, scope: Scope) -> pd.Series:

@@ -60,7 +60,7 @@ class ProjectKind(IndicatorKind):
         if not fields.get("target_stage"):
             out.append(("target_stage", f"须写明目标阶段：{'、'.join(PROJECT_STAGES[1:])}"))
         if fields.get("level") != "banner":
-            out.append(("level", "建设项目类指标在全旗层级设定，按项目所在苏木镇自动分解"))
+            out.append(("level", "建设项目类指标在{whole}层级设定，按项目所在{unit}自动分解"))
         return out
 
     def target_problem(self, target: float, fields: dict[str, Any]) -> str | None:

@@ -69,9 +69,12 @@ class RatioKind(IndicatorKind):
         ents = demo.entities(ind)
         rng = demo.rng(ind.id)
         months = demo.months
-        den = demo.basis(ind.denominator, demo.schools_of(ents), rng).astype(int)
+        den = demo.denominator(ind, ents, rng).astype(int)
         t = float(ind.target or 0) / 100
         n_e, n_m = len(ents), len(months)
+        if ind.comparison in ("<=", "<") or (ind.comparison == "==" and t < 1):
+            num = self._demo_down(ind, demo, den, n_m, t, behind)
+            return demo.frame(ind, ents, months, numerator=num, denominator=np.repeat(den[:, None], n_m, 1)), None
         if den.max() == 1:  # yes/no per school: each school switches on in some month
             on = rng.integers(0, n_m, n_e)
             if behind:
@@ -88,13 +91,53 @@ class RatioKind(IndicatorKind):
         num = np.minimum(den[:, None], np.ceil(den[:, None] * path - 1e-9)).astype(int)
         return demo.frame(ind, ents, months, numerator=num, denominator=np.repeat(den[:, None], n_m, 1)), None
 
+    def _demo_down(self, ind: Indicator, demo: Any, den: np.ndarray, n_m: int, t: float,
+                   behind: bool) -> np.ndarray:
+        """Numerators (units × months) of a rate brought down to a ceiling (大班额比例 ≤ 5%) — from above
+        it to below (``behind``: still above at the end) — or to an exact rate, met as closely as whole
+        numbers allow."""
+        rng = demo.rng(ind.id, "down")
+        n_e = len(den)
+        exact = ind.comparison == "=="
+        if exact:
+            p0, p1 = t * rng.uniform(0.8, 0.95, n_e), np.full(n_e, t)
+        else:
+            top = max(t, 0.02)  # a ceiling of 0 starts from a few
+            p0 = np.minimum(1.0, top * rng.uniform(1.15, 1.6, n_e))
+            p1 = t * rng.uniform(0.5, 0.9, n_e)
+        if behind:
+            p1 = np.minimum(1.0, np.maximum(t, 0.01) * rng.uniform(1.1, 1.3, n_e)) if not exact \
+                else t * rng.uniform(0.85, 0.95, n_e)
+        path = p0[:, None] + (p1 - p0)[:, None] * np.linspace(0, 1, n_m)[None, :]
+        path = np.clip(path + rng.normal(0, 0.003, path.shape), 0, 1)
+        path[:, -1] = p1
+        # Whole numbers per unit, the total per month rounded the safe way (under a ceiling, over it when
+        # behind, to the nearest for an exact rate): a class or two each would otherwise round to 0 or to 1.
+        whole = np.rint if exact else np.ceil if behind else np.floor
+        num = np.zeros((n_e, n_m), dtype=int)
+        for m in range(n_m):
+            weight = den * path[:, m]
+            num[:, m] = self._demo_spread(int(min(den.sum(), whole(weight.sum()))), den, weight)
+        return num
+
+    @staticmethod
+    def _demo_spread(total: int, den: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """``total`` numerators over units of these denominators, in proportion to ``weight``, none above its
+        own denominator."""
+        share = weight * (total / weight.sum()) if weight.sum() > 0 else np.zeros(len(den))
+        out = np.minimum(den, np.floor(share)).astype(int)
+        room = np.flatnonzero(out < den)
+        order = room[np.argsort(-(share - out)[room], kind="stable")]
+        out[order[:max(0, total - int(out.sum()))]] += 1
+        return out
+
     def extra_checks(self, fields: dict[str, Any]) -> list[tuple[str, str]]:
         out = []
         for key, label in (("numerator", "分子"), ("denominator", "分母")):
             if not fields.get(key):
                 out.append((key, f"比例类指标须写明{label}名称（{key}）"))
         if fields.get("level") == "banner":
-            out.append(("level", "比例类指标应在学校或苏木镇层级采集，以便按分子分母汇总"))
+            out.append(("level", "比例类指标应在学校或{unit}层级采集，以便按分子分母汇总"))
         return out
 
     def target_problem(self, target: float, fields: dict[str, Any]) -> str | None:

@@ -50,7 +50,7 @@ class TrendKind(IndicatorKind):
         """Quarterly figures drifting from the baseline year's level, and that level (baselines.csv)."""
         ents = demo.entities(ind)
         rng = demo.rng(ind.id)
-        den = demo.basis(ind.denominator, demo.schools_of(ents), rng).astype(int)
+        den = demo.denominator(ind, ents, rng).astype(int)
         n_e = len(ents)
         sign = -1 if ind.comparison == "<baseline" else 1
         base = rng.uniform(0.25, 0.6, n_e)

@@ -54,7 +54,7 @@ def _entity_name(data: DataSet, level: str, entity: str, towns: set[str]) -> str
         return data.plan.region
     if level == "township":
         if entity not in towns:
-            raise UnknownEntityError(f"未知苏木镇“{entity}”")
+            raise UnknownEntityError(f"未知{data.plan.township_label}“{entity}”")
         return entity
     match = data.schools[data.schools["school_id"] == entity]
     if match.empty:

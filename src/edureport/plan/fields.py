@@ -25,6 +25,7 @@ LONG_TEXT = 5000   # task text, source, note: the bureau's own paragraphs, line 
 TITLE = 200        # titles and names of the plan, sections, tasks, indicators, projects
 NAME = 100         # everything else: issuer, region, lead, unit, school and township names, numerator …
 CODE = 32          # indicator and project codes
+LABEL = 10         # the plan's words: township_label, region_label, department_label
 YEARS = (1900, 2100)
 MAX_TASK_ID = 9999
 _CODE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*")
@@ -150,12 +151,23 @@ def _one_of(allowed: Any) -> Callable[[Any], str]:
     return conv
 
 
+def _label(v: Any) -> str:
+    """One of the plan's words (township_label, region_label, department_label): short, not empty,
+    because it stands inside sentences, headers and file texts ("各镇街", "全区", "相关科室")."""
+    s = check_text(v, LABEL)
+    if not s:
+        raise ValueError("不能为空")
+    if any(ch in s for ch in "/\\,，、；;:：\"“”'‘’()（）[]【】<>《》=+-@") or any(ch.isspace() for ch in s):
+        raise ValueError("应为一个词（如 镇街、全区、科室），不含空格和标点")
+    return s
+
+
 # field: (converter, required)
 SPECS: dict[str, dict[str, tuple[Callable[[Any], Any], bool]]] = {
     "plan": {"title": (_text(TITLE), True), "year": (_year, True), "issuer": (_str, True),
              "region": (_str, True), "start": (_date, False), "end": (_date, False),
-             "source": (_text(LONG_TEXT, multiline=True), False), "township_label": (_str, False),
-             "schema_version": (_int, False)},
+             "source": (_text(LONG_TEXT, multiline=True), False), "township_label": (_label, False),
+             "region_label": (_label, False), "department_label": (_label, False), "schema_version": (_int, False)},
     "section": {"number": (_str, True), "title": (_text(TITLE), True)},
     "task": {"id": (_task_id, True), "section": (_str, True), "title": (_text(TITLE), True), "lead": (_str, True),
              "text": (_text(LONG_TEXT, multiline=True), True)},

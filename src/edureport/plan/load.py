@@ -17,7 +17,16 @@ from typing import Any
 from edureport.core.errors import PlanError, Problem
 from edureport.kinds import KINDS
 from edureport.plan.fields import LABELS, SPECS
-from edureport.plan.model import PROJECT_GOALS, STAGES, Indicator, Plan, Project, Section, Task
+from edureport.plan.model import (
+    PROJECT_GOALS,
+    STAGES,
+    Indicator,
+    Plan,
+    Project,
+    Section,
+    Task,
+    default_region_label,
+)
 from edureport.plan.yamlfile import read_yaml, shown_value
 
 
@@ -93,6 +102,8 @@ def build_plan(data: Any, *, label: str, path: str, sha256: str, problems: list[
         raise PlanError([*c.problems, Problem(label, message="文件为空或不是键值对结构（应以 title: 等字段开头）")])
     head = c.record("plan", data, 0) or {}
     top_keys = data.get("__keys__", {})
+    region = head.get("region") if isinstance(head.get("region"), str) else ""
+    words = (head.get("township_label") or "乡镇", head.get("region_label") or default_region_label(region))
     lists: dict[str, list[dict[str, Any]]] = {}
     for kind, key, required in (("section", "sections", True), ("task", "tasks", True),
                                 ("project", "projects", False), ("indicator", "indicators", True)):
@@ -152,7 +163,8 @@ def build_plan(data: Any, *, label: str, path: str, sha256: str, problems: list[
             fields.setdefault(key, value)
         for fld, message in kind.check(fields):
             if fld not in rec["__bad__"]:  # a refused value is reported once, by its type error
-                c.add(c.at(rec, fld), f"{where}.{fld}", message, fields.get(fld, ""))
+                text = message.replace("{unit}", words[0]).replace("{whole}", words[1])  # the plan's own words
+                c.add(c.at(rec, fld), f"{where}.{fld}", text, fields.get(fld, ""))
         indicators.append(fields)
     for rec in lists["projects"]:
         if rec.get("goal") and rec["goal"] not in PROJECT_GOALS:
@@ -164,6 +176,7 @@ def build_plan(data: Any, *, label: str, path: str, sha256: str, problems: list[
     return Plan(
         title=head["title"], year=head["year"], issuer=head["issuer"], region=head["region"],
         start=start, end=end, source=head.get("source", ""), township_label=head.get("township_label", "乡镇"),
+        region_label=head.get("region_label", ""), department_label=head.get("department_label", "股室"),
         sections=tuple(Section(**_fields(r)) for r in lists["sections"]),
         tasks=tuple(Task(**_fields(r)) for r in lists["tasks"]),
         projects=tuple(Project(**_fields(r)) for r in lists["projects"]),

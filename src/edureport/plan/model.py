@@ -81,6 +81,11 @@ class Indicator:
         return get_kind(self.kind).target_text(self)
 
 
+def default_region_label(region: str) -> str:
+    """全旗 / 全县 / 全区 / 全市: the region as a whole, named after the region's last character."""
+    return f"全{region[-1]}" if region else "全域"
+
+
 @dataclass(frozen=True)
 class Plan:
     title: str
@@ -94,12 +99,17 @@ class Plan:
     indicators: tuple[Indicator, ...]
     projects: tuple[Project, ...] = ()
     source: str = ""
-    township_label: str = "乡镇"  # what the plan calls the level below the region (苏木镇, 乡镇, 街道)
+    # The plan's words (docs/plan-format.md, 顶层): what reports, forms, headers and messages call things.
+    township_label: str = "乡镇"  # the level below the region: 苏木镇, 镇街, 乡镇, 街道
+    region_label: str = ""  # the region as a whole: 全旗, 全区, 全县; "" = "全" + the region's last character
+    department_label: str = "股室"  # the bureau's offices that write the commentary: 股室, 科室
     path: str = ""
     sha256: str = ""
     _index: dict[str, dict] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if not self.region_label:  # frozen: set once, here
+            object.__setattr__(self, "region_label", default_region_label(self.region))
         self._index["task"] = {t.id: t for t in self.tasks}
         self._index["indicator"] = {i.id: i for i in self.indicators}
         self._index["project"] = {p.id: p for p in self.projects}

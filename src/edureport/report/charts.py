@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from collections.abc import Sequence
 from itertools import pairwise
 
@@ -21,7 +22,12 @@ from edureport.core.status import STATUS_COLOURS, STATUS_ORDER, Status
 
 INK, GRID, TARGET, HIGHLIGHT, BAR = "#333333", "#dddddd", "#c62828", "#1565c0", "#9fb7d6"
 MAX_BARS = 30
-CROWDED_BARS = 12  # above this, names stand upright and only the highlighted bar carries its value
+CROWDED_BARS = 12  # above this, names are set smaller and only the highlighted bar carries its value
+GAP = 4.0  # pixels (at the charts' 100 dpi) kept free between two labels and around the figure's edge
+UPRIGHT_MAX = 100.0  # pixels: a name longer than this does not stand upright under a bar (bars lie down)
+ROW = 0.22  # inches per bar when the bars lie horizontally
+BREAKS = "·・•‧-—_/、 "  # a name may wrap after one of these (and before an opening bracket), nowhere else
+LEGEND_NAME = 10  # em: a name wider than ten CJK characters wraps in a legend
 
 
 def _figure(width: float = 6.4, height: float = 2.5):
@@ -35,6 +41,72 @@ def _figure(width: float = 6.4, height: float = 2.5):
     ax.grid(axis="y", color=GRID, linewidth=0.6)
     ax.set_axisbelow(True)
     return fig, ax
+
+
+def _fit(fig, *axes) -> None:
+    """Widen the left and bottom margins just enough that every tick label and axis label lies inside the
+    figure (a long name on the left of horizontal bars or of the status chart). Margins that already hold
+    the labels are left alone."""
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+    for ax in axes:
+        boxes = [b for b in (ax.xaxis.get_tightbbox(renderer), ax.yaxis.get_tightbbox(renderer))
+                 if b is not None and b.width > 0]
+        if not boxes:
+            continue
+        pos = ax.get_position()
+        left, bottom = pos.x0, pos.y0
+        x0, y0 = min(b.x0 for b in boxes), min(b.y0 for b in boxes)
+        if x0 < GAP:
+            left += (GAP - x0) / width
+        if y0 < GAP:
+            bottom += (GAP - y0) / height
+        if (left, bottom) != (pos.x0, pos.y0):
+            ax.set_position([left, bottom, pos.x1 - left, pos.y1 - bottom])
+
+
+def _widths(fig, texts: Sequence[str], size: float) -> list[float]:
+    """Each text's width in pixels at ``size`` points (the widest line of a wrapped one)."""
+    from matplotlib.font_manager import FontProperties
+
+    renderer = fig.canvas.get_renderer()
+    prop = FontProperties(size=size)
+    return [max((renderer.get_text_width_height_descent(line, prop, ismath=False)[0]
+                 for line in text.split("\n")), default=0.0) for text in texts]
+
+
+def _wrap(fig, name: str, size: float, room: float, most: int = 3) -> str | None:
+    """The name on up to ``most`` lines, each at most ``room`` pixels wide, broken only after a separator
+    (“白马街道·” / “三山片区”); None when it cannot be."""
+    parts, start = [], 0
+    for i, ch in enumerate(name):
+        if (ch in BREAKS and i + 1 < len(name)) or (ch in "（(" and i > start):
+            end = i + 1 if ch in BREAKS else i
+            parts.append(name[start:end])
+            start = end
+    parts.append(name[start:])
+    lines: list[str] = []
+    for part in parts:
+        joined = (lines[-1] + part) if lines else part
+        if lines and _widths(fig, [joined], size)[0] <= room:
+            lines[-1] = joined
+        else:
+            lines.append(part)
+    if len(lines) > most or max(_widths(fig, lines, size)) > room:
+        return None
+    return "\n".join(lines)
+
+
+def _legend_name(name: str) -> str:
+    """A long unit name in a legend entry on two lines, so the legend does not widen the chart (widths in
+    em: a CJK character 1, others about half)."""
+    total, cut = 0.0, len(name)
+    for i, ch in enumerate(name):
+        total += 1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.55
+        if total > LEGEND_NAME:
+            cut = i
+            break
+    return name if cut == len(name) else f"{name[:cut]}\n{name[cut:]}"
 
 
 def _svg(fig) -> str:
@@ -71,45 +143,114 @@ def trend_chart(months: Sequence[str], values: Sequence[float | None], *, target
     lo = min([v for _, v in points] + ([target] if target is not None else []) + [0])
     ax.set_ylim(bottom=lo)
     ax.legend(fontsize=8, frameon=False, loc="lower right")
+    _fit(fig, ax)
     return _svg(fig)
 
 
 def township_chart(names: Sequence[str], values: Sequence[float | None], *, banner: float | None,
-                   target: float | None, unit: str, highlight: str = "", banner_label: str = "全旗",
+                   target: float | None, unit: str, highlight: str = "", banner_label: str = "全域",
                    target_label: str = "目标") -> str:
-    """One bar per township; the banner figure and the target as lines; one township highlighted."""
+    """One bar per township; the banner figure and the target as lines; one township highlighted.
+
+    The names never run into each other, whatever their length and number: they stand level under the
+    bars when they fit, else wrap after a separator (“白马街道·” / “三山片区”), else stand upright
+    (many short names), else the bars lie horizontally with one name per row."""
     pairs = [(n, v) for n, v in zip(names, values, strict=True) if v is not None]
     if len(pairs) > MAX_BARS:  # a big county: the lowest ones and the highlighted one
         keep = sorted(pairs, key=lambda p: p[1])[: MAX_BARS - 1]
         pairs = keep + [p for p in pairs if p[0] == highlight and p not in keep]
     fig, ax = _figure(height=2.6)
+    crowded = len(pairs) > CROWDED_BARS  # value labels would overlap: label only the highlighted bar
+    size = 6.5 if crowded else 8
+    labels, rotation = [n for n, _ in pairs], 0
+    span = max((len(pairs) - 0.4) * (1 + 2 * ax.margins()[0]), 1.0)  # the x range autoscaling gives 0.6-wide bars
+    room = ax.get_position().width * fig.bbox.width / span - GAP  # pixels a label may take under its bar
+    widths = _widths(fig, labels, size)
+    if max(widths, default=0.0) > room:
+        wrapped = [] if crowded else [_wrap(fig, n, size, room) for n in labels]
+        if wrapped and all(w is not None for w in wrapped):
+            labels = [w or "" for w in wrapped]
+        elif _line_height(fig, size) <= room and max(widths) <= UPRIGHT_MAX:
+            rotation = 90
+        else:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+            return _lying_bars(pairs, banner=banner, target=target, unit=unit, highlight=highlight,
+                               banner_label=banner_label, target_label=target_label)
     xs = list(range(len(pairs)))
     colours = [HIGHLIGHT if n == highlight else BAR for n, _ in pairs]
     ax.bar(xs, [v for _, v in pairs], color=colours, width=0.6)
-    crowded = len(pairs) > CROWDED_BARS  # value labels would overlap: label only the highlighted bar
-    for x, (name, v) in zip(xs, pairs, strict=True):
+    texts = [_fmt(v, unit, target) for _, v in pairs]
+    crowded = crowded or max(_widths(fig, texts, 7.5), default=0.0) > room  # long figures overlap too
+    for x, (name, v), text in zip(xs, pairs, texts, strict=True):
         if not crowded or name == highlight:
-            ax.text(x, v, _fmt(v, unit, target), ha="center", va="bottom", fontsize=7.5, color=INK)
+            ax.text(x, v, text, ha="center", va="bottom", fontsize=7.5, color=INK)
     if banner is not None:
         ax.axhline(banner, color=INK, linestyle=":", linewidth=1, label=f"{banner_label} {_fmt(banner, unit, target)}")
     if target is not None:
         ax.axhline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"{target_label} {_target(target, unit)}")
-    if pairs and min(v for _, v in pairs) >= 0 and (banner or 0) >= 0 and (target or 0) >= 0:
-        # no negative axis under counts and ratios; all zeros (no incident anywhere) still shows a 0–1 scale
-        if max([v for _, v in pairs] + [banner or 0, target or 0]) > 0:
-            ax.set_ylim(bottom=0)
-        else:
-            ax.set_ylim(0, 1)
-            ax.set_yticks([0, 1])
-    rotation = 0 if len(pairs) <= 8 else (90 if crowded else 45)
-    ax.set_xticks(xs, [n for n, _ in pairs], fontsize=6.5 if crowded else 8, rotation=rotation)
+    _zero_based(ax, [v for _, v in pairs], banner, target, "y")
+    ax.set_xticks(xs, labels, fontsize=size, rotation=rotation)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _fit(fig, ax)
     return _svg(fig)
 
 
+def _lying_bars(pairs: list[tuple[str, float]], *, banner: float | None, target: float | None, unit: str,
+                highlight: str, banner_label: str, target_label: str) -> str:
+    """The township chart with horizontal bars, one row per name (names too long to stand under bars)."""
+    fig, ax = _figure(height=max(2.6, ROW * len(pairs) + 0.9))
+    ax.grid(axis="y", visible=False)
+    ax.grid(axis="x", color=GRID, linewidth=0.6)
+    ys = list(range(len(pairs)))[::-1]  # the first name on top, as it comes first under upright bars
+    values = [v for _, v in pairs]
+    ax.barh(ys, values, color=[HIGHLIGHT if n == highlight else BAR for n, _ in pairs], height=0.6)
+    texts = [_fmt(v, unit, target) for v in values]
+    for y, v, text in zip(ys, values, texts, strict=True):  # one row each: every bar keeps its figure
+        ax.text(v, y, f" {text} ", ha="left" if v >= 0 else "right", va="center", fontsize=7.5, color=INK,
+                bbox={"boxstyle": "square,pad=0", "facecolor": "white", "edgecolor": "none", "alpha": 0.75})
+    if banner is not None:
+        ax.axvline(banner, color=INK, linestyle=":", linewidth=1, label=f"{banner_label} {_fmt(banner, unit, target)}")
+    if target is not None:
+        ax.axvline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"{target_label} {_target(target, unit)}")
+    _zero_based(ax, values, banner, target, "x")
+    ax.set_ylim(-0.6, len(pairs) - 0.4)
+    ax.set_yticks(ys, [n for n, _ in pairs], fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _fit(fig, ax)
+    lo, hi = ax.get_xlim()
+    room = ax.get_position().width * fig.bbox.width
+    need = max(_widths(fig, [f" {t} " for t in texts], 7.5), default=0.0) + GAP
+    if lo >= 0 and hi > 0 and need < room / 2:  # room right of the longest bar for its figure
+        ax.set_xlim(lo, max(hi, lo + (max(values) - lo) * room / (room - need)))
+    return _svg(fig)
+
+
+def _zero_based(ax, values: list[float], banner: float | None, target: float | None, axis: str) -> None:
+    """No negative axis under counts and ratios; all zeros (no incident anywhere) still shows a 0–1 scale."""
+    if values and min(values) >= 0 and (banner or 0) >= 0 and (target or 0) >= 0:
+        limit, ticks = (ax.set_ylim, ax.set_yticks) if axis == "y" else (ax.set_xlim, ax.set_xticks)
+        if max([*values, banner or 0, target or 0]) > 0:
+            limit(**{"bottom" if axis == "y" else "left": 0})
+        else:
+            limit(0, 1)
+            ticks([0, 1])
+
+
+def _line_height(fig, size: float) -> float:
+    """The height in pixels of one line of CJK text at ``size`` points (an upright label's width)."""
+    from matplotlib.font_manager import FontProperties
+
+    _, height, _ = fig.canvas.get_renderer().get_text_width_height_descent("国", FontProperties(size=size),
+                                                                          ismath=False)
+    return float(height)
+
+
 def distribution_chart(values: Sequence[float | None], *, mine: float, name: str, banner: float | None,
-                       target: float | None, unit: str, count_label: str, banner_label: str = "全旗",
+                       target: float | None, unit: str, count_label: str, banner_label: str = "全域",
                        target_label: str = "目标") -> str:
     """How many townships fall in each range of values, with one township marked.
 
@@ -126,17 +267,30 @@ def distribution_chart(values: Sequence[float | None], *, mine: float, name: str
     colours = [HIGHLIGHT if i == mark else BAR for i in range(len(counts))]
     ax.bar(edges[:-1], counts, width=[b - a for a, b in pairwise(edges)], align="edge", color=colours,
            edgecolor="white", linewidth=0.8)
-    ax.axvline(mine, color=HIGHLIGHT, linewidth=1.4, label=f"{name} {_fmt(mine, unit, target)}")
+    ax.axvline(mine, color=HIGHLIGHT, linewidth=1.4, label=f"{_legend_name(name)} {_fmt(mine, unit, target)}")
     if banner is not None:
         ax.axvline(banner, color=INK, linestyle=":", linewidth=1, label=f"{banner_label} {_fmt(banner, unit, target)}")
     if target is not None:
         ax.axvline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"{target_label} {_target(target, unit)}")
-    ax.set_xticks(edges, [_edge(e, unit) for e in edges], fontsize=7.5)
+    ax.set_xticks(edges, _thinned(fig, ax, edges, [_edge(e, unit) for e in edges], 7.5), fontsize=7.5)
     ax.set_xlim(edges[0], edges[-1])
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
     ax.set_ylabel(count_label, fontsize=8, color=INK)
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _fit(fig, ax)
     return _svg(fig)
+
+
+def _thinned(fig, ax, edges: Sequence[float], labels: list[str], size: float) -> list[str]:
+    """Every edge's label, or every second (third …) one where wide figures would touch (the first
+    edge always keeps its label)."""
+    scale = ax.get_position().width * fig.bbox.width / ((edges[-1] - edges[0]) or 1.0)
+    widths = _widths(fig, labels, size)
+    for step in range(1, len(labels) + 1):
+        kept = list(range(0, len(labels), step))
+        if all((edges[b] - edges[a]) * scale >= (widths[a] + widths[b]) / 2 + GAP for a, b in pairwise(kept)):
+            return [t if i % step == 0 else "" for i, t in enumerate(labels)]
+    return labels[:1] + [""] * (len(labels) - 1)
 
 
 def histogram(values: Sequence[float], mine: float, lines: Sequence[float] = (),
@@ -183,6 +337,7 @@ def status_chart(labels: Sequence[str], summaries: Sequence[dict[Status, int]]) 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("指标数", fontsize=8, color=INK)
     ax.legend(fontsize=8, frameon=False, ncol=5, loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    _fit(fig, ax)
     return _svg(fig)
 
 

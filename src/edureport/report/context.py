@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from importlib.metadata import version
 
@@ -15,7 +17,7 @@ import pandas as pd
 
 from edureport.core.asof import as_of_date
 from edureport.core.errors import ReportParameterError
-from edureport.core.paths import commentary_file, resolve
+from edureport.core.paths import data_path, default_commentary_file, plan_path, resolve
 from edureport.core.status import Status
 from edureport.data.projects import project_table
 from edureport.data.store import DataSet, load_snapshot, load_subset
@@ -57,15 +59,19 @@ class ReportContext:
         if unknown:
             raise ReportParameterError(f"报告类型“{kind}”没有参数：{'、'.join(unknown)}"
                                        f"（可用：{'、'.join(report.parameters) or '无'}）")
-        plan = load_plan(resolve(plan_file))
+        # Relative paths are the bureau folder's; "" is its default (``core/paths.py``): a notebook opened
+        # from a bureau folder's notebooks/ runs with its parameters cell as it is.
+        plan_file_path = plan_path(plan_file)
+        plan = load_plan(plan_file_path)
         when = as_of_date(plan, as_of, allow_outside_year=allow_outside_year)
-        data_path = resolve(data_dir)
+        data_folder = data_path(data_dir)
         part = report.subset(**parameters)
         if part:
-            data = load_subset(data_path, plan, fingerprint=data_fingerprint, **part)
+            data = load_subset(data_folder, plan, fingerprint=data_fingerprint, **part)
         else:
-            data = load_snapshot(data_path, plan, data_fingerprint)
-        notes = load_commentary(resolve(commentary) if commentary else commentary_file(plan.year), plan)
+            data = load_snapshot(data_folder, plan, data_fingerprint)
+        notes = load_commentary(resolve(commentary) if commentary
+                                else default_commentary_file(plan_file_path, plan.year), plan)
         title = report.title(plan, **parameters)
         return cls(kind, plan, data, when, title, notes, Numbering(), parameters.get("township", ""),
                    parameters.get("section", ""), allow_outside_year, parameters)
@@ -171,12 +177,33 @@ class ReportContext:
         return months, values
 
 
+TITLE_PARTS = re.compile(r"(\d{4}年)")  # a title breaks after the unit's name and after the year, nowhere else
+TITLE_SIZES = ((18.0, ""), (22.0, "long"), (27.0, "longer"))  # widest part (em) → size step (report.css)
+
+
+def _em(text: str) -> float:
+    """A text's width in em at the title's font: CJK and full-width characters 1, others about half."""
+    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.55 for c in text)
+
+
+def title_html(title: str) -> tuple[str, str]:
+    """The title as unbreakable parts with a break opportunity between them (“白马区经济技术开发区” /
+    “2024年” / “工作进展报告”: never “…2024年工” / “作进展报告”), and the class of its font-size step:
+    the widest part fits one line of the cover. A part too long even at the smallest step may break."""
+    parts = [p for p in TITLE_PARTS.split(title) if p]
+    widest = max((_em(p) for p in parts), default=0.0)
+    size = next((cls for limit, cls in TITLE_SIZES if widest <= limit), TITLE_SIZES[-1][1])
+    spans = (f'<span class="nobr">{esc(p)}</span>' if _em(p) <= TITLE_SIZES[-1][0] else esc(p) for p in parts)
+    return "<wbr>".join(spans), size
+
+
 def cover(ctx: ReportContext, subtitle: str) -> Block:
     """Title block: a full cover page in print, a header on screen."""
     fp = ctx.data.fingerprint
+    title, size = title_html(ctx.title)
     return Block(
         f'<header class="cover"><p class="issuer">{esc(ctx.plan.issuer)}</p>'
-        f'<h1 class="title">{esc(ctx.title)}</h1><p class="subtitle">{esc(subtitle)}</p>'
+        f'<h1 class="{" ".join(["title", size]).strip()}">{title}</h1><p class="subtitle">{esc(subtitle)}</p>'
         f'<p class="asof">{esc(data_line(ctx.plan, ctx.as_of))}</p>'
         f'<p class="fingerprint">依据：《{esc(ctx.plan.title)}》　数据指纹 {esc(fp[:12])}</p></header>'
     )

@@ -49,7 +49,7 @@ class ReportKind:
 
     name: ClassVar[str]  # the registry key: --only <name>, ReportContext.load(<name>, …), Job.kind
     label: ClassVar[str]  # Chinese name (分部分进展报告)
-    # The notebook: a file name in the project's notebooks/ folder (``EDUREPORT_NOTEBOOKS_DIR`` overrides
+    # The notebook: a file name in the package's report/notebooks/ (``EDUREPORT_NOTEBOOKS_DIR`` overrides
     # the folder), or an absolute path for a kind whose notebook lives elsewhere (a plug-in, a test).
     notebook: ClassVar[str]
     parameters: ClassVar[tuple[str, ...]] = ()  # notebook parameters each job sets (besides the common ones)

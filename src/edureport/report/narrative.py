@@ -57,8 +57,9 @@ def data_line(plan: Plan, as_of: dt.date) -> str:
 
 
 def region_word(plan: Plan) -> str:
-    """全旗 / 全县 / 全区 / 全市: the banner level named after the region's last character."""
-    return f"全{plan.region[-1]}" if plan.region else "全域"
+    """全旗 / 全县 / 全区 / 全市: the banner level, the plan's ``region_label`` (by default named after the
+    region's last character)."""
+    return plan.region_label
 
 
 def place_name(plan: Plan, r: IndicatorResult) -> str:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from edureport.core.status import Status
@@ -16,7 +17,19 @@ from edureport.report.htmlkit import Block, cn_number, esc, figure, heading, joi
 from edureport.report.kinds import Job, ReportKind, register
 from edureport.report.narrative import indicator_sentence, kind_words, summary_sentence, task_paragraph
 
-MATRIX_MAX_TOWNSHIPS = 8
+MATRIX_MAX_TOWNSHIPS = 60  # above this the appendix leaves the per-unit figures to each unit's own report
+MATRIX_COLUMNS = 8  # units per table of the appendix's matrix: what an A4 portrait page holds beside the names
+
+
+def matrix_groups(towns: list[str], most: int = MATRIX_COLUMNS) -> list[list[str]]:
+    """The units in registry order, split into as few tables of at most ``most`` as possible, of nearly
+    equal width (9 → 5 + 4, 30 → 8 + 8 + 7 + 7)."""
+    count = -(-len(towns) // most) or 1
+    size, extra = divmod(len(towns), count)
+    bounds = [0]
+    for k in range(count):
+        bounds.append(bounds[-1] + size + (k < extra))
+    return [towns[a:b] for a, b in pairwise(bounds)]
 
 
 def review_cover(ctx: ReportContext) -> Block:
@@ -103,7 +116,8 @@ def _next_steps(ctx: ReportContext) -> Block:
     blocks = [heading(2, "四、下一步工作打算", ctx.numbering, "part-4")]
     steps = ctx.commentary.next_steps
     if not steps:
-        return join([*blocks, paragraph("下一步工作打算尚未填写（由相关股室在补充说明文件中提供，本报告不代为拟写）。")])
+        return join([*blocks, paragraph(f"下一步工作打算尚未填写（由相关{ctx.plan.department_label}"
+                                             "在补充说明文件中提供，本报告不代为拟写）。")])
     return join([*blocks, *(paragraph(f"{i}. {s}")
                             for i, s in enumerate(steps, start=1))])
 
@@ -123,12 +137,16 @@ def _appendix(ctx: ReportContext) -> Block:
     if len(towns) <= MATRIX_MAX_TOWNSHIPS:
         ids = [r.indicator_id for r in ctx.banner_results if get_kind(r.kind).proportion
                and ctx.plan.indicator(r.indicator_id).level != "banner"]
-        matrix = [[ctx.plan.indicator(i).name, next(r.actual_text for r in ctx.banner_results if r.indicator_id == i)]
-                  + [ctx.by_township[t][i].actual_text if i in ctx.by_township[t] else "—" for t in towns]
-                  for i in ids]
-        m = ctx.numbering.next_table()
-        blocks.append(table(["指标", ctx.region, *towns], matrix, number=m, caption=f"主要{kind_words([ctx.plan.indicator(i).kind for i in ids])}指标分{label}情况",
-                            cls="matrix"))
+        whole = {r.indicator_id: r.actual_text for r in ctx.banner_results}
+        caption = f"主要{kind_words([ctx.plan.indicator(i).kind for i in ids])}指标分{label}情况"
+        groups = matrix_groups(towns)
+        for k, group in enumerate(groups, start=1):  # a table per group, each as wide as an A4 page holds
+            matrix = [[ctx.plan.indicator(i).name, whole[i]]
+                      + [ctx.by_township[t][i].actual_text if i in ctx.by_township[t] else "—" for t in group]
+                      for i in ids]
+            m = ctx.numbering.next_table()
+            part = f"（{cn_number(k)}）" if len(groups) > 1 else ""
+            blocks.append(table(["指标", ctx.region, *group], matrix, number=m, caption=caption + part, cls="matrix"))
     else:
         blocks.append(paragraph(f"{label}较多，分{label}指标明细见各{label}进展报告。", "note"))
     return join(blocks)
