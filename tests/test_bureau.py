@@ -271,7 +271,8 @@ def test_build_takes_the_bureau_commentary_or_the_option(tmp_path: Path, monkeyp
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``pip install --no-deps --target`` of a copy of the checkout (pip builds a wheel in the source
-    folder it is given; a copy keeps build/ and egg-info out of the checkout)."""
+    folder it is given; a copy keeps build/ and egg-info out of the checkout). No build isolation: the
+    venv's own setuptools (a dev dependency) builds it, so the test needs no package index."""
     base = tmp_path_factory.mktemp("install")
     source = base / "source"
     shutil.copytree(ROOT / "src", source / "src",
@@ -280,7 +281,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(ROOT / name, source / name)
     site = base / "site"
     done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
-                           "--target", str(site), str(source)], capture_output=True, text=True, timeout=600,
+                           "--no-build-isolation", "--target", str(site), str(source)], capture_output=True, text=True, timeout=600,
                           check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (site / "edureport" / "report" / "notebooks" / "township_report.ipynb").is_file()

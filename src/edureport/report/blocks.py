@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from edureport.core.status import Status
 from edureport.kinds import get_kind
 from edureport.kinds.base import lower_is_better
@@ -95,15 +97,39 @@ def no_data_note(results: list[IndicatorResult]) -> str:
     return f"另有{len(missing)}项指标暂无数据，无法判断进展：{'、'.join(missing)}。" if missing else ""
 
 
-def figures_for(ctx: ReportContext, results: list[IndicatorResult], *, towns: bool = True,
-                level: str = "banner", entity: str = "", highlight: str = "", trends: str = "all") -> Block:
-    """Charts for the results: month-by-month (``trends``: "all" or "lagging") and by township."""
+@dataclass
+class Figures:
+    """The charts made for some results, and the numbers they got, so the text names only charts that exist."""
+
+    block: Block
+    trends: list[int] = field(default_factory=list)  # month-by-month charts
+    towns: list[int] = field(default_factory=list)  # charts across townships
+    compared: list[str] = field(default_factory=list)  # the kinds of the results with a township chart
+
+
+def figures_for(ctx: ReportContext, results: list[IndicatorResult], *, level: str = "banner", entity: str = "",
+                highlight: str = "", trends: str = "all") -> Figures:
+    """Charts for the charted results, each month by month (``trends``: "all" or "lagging") and then across
+    townships."""
+    out = Figures(Block(""))
     blocks = []
     for r in results:
         if not get_kind(r.kind).charted:
             continue
         if trends == "all" or r.status in (Status.LAGGING, Status.MISSED):
+            before = ctx.numbering.figures
             blocks.append(trend_figure(ctx, r, level, entity))
-        if towns:
-            blocks.append(township_figure(ctx, r, highlight))
-    return join(blocks)
+            out.trends += range(before + 1, ctx.numbering.figures + 1)
+        before = ctx.numbering.figures
+        blocks.append(township_figure(ctx, r, highlight))
+        if ctx.numbering.figures > before:
+            out.towns += range(before + 1, ctx.numbering.figures + 1)
+            out.compared.append(r.kind)
+    out.block = join(blocks)
+    return out
+
+
+def figure_span(numbers: list[int]) -> str:
+    """“图3” or “图3至图5” (the figures of one paragraph follow each other)."""
+    first, last = min(numbers), max(numbers)
+    return f"图{first}" + (f"至图{last}" if last > first else "")

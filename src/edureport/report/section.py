@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from edureport.data.store import DataSet
-from edureport.kinds import get_kind
-from edureport.metrics.compute import IndicatorResult, status_summary
+from edureport.metrics.compute import status_summary
 from edureport.plan.model import Plan
-from edureport.report.blocks import indicator_table, township_figure, trend_figure
+from edureport.report.blocks import figure_span, figures_for, indicator_table
 from edureport.report.context import ReportContext, activities_block, closing_note, cover, projects_block
 from edureport.report.htmlkit import Block, cn_number, esc, heading, join, paragraph, table
 from edureport.report.kinds import Job, ReportKind, register, section_rows
@@ -44,38 +43,18 @@ def section_tasks(ctx: ReportContext) -> Block:
         if not results:
             blocks.append(paragraph(text))
             continue
-        figs, trends, towns = task_figures(ctx, results)
+        figs = figures_for(ctx, results)
         tab, n = indicator_table(ctx, results, f"{task.title}主要指标")
         refs = f"主要指标见表{n}"
-        if trends or towns:  # name only the kinds of chart there are
+        if figs.trends or figs.towns:  # name only the kinds of chart there are
             towns_word = f"分{ctx.plan.township_label}"
-            what = f"逐月及{towns_word}" if trends and towns else ("逐月" if trends else towns_word)
-            refs += f"，{what}情况见{figure_span(trends + towns)}"
+            what = f"逐月及{towns_word}" if figs.trends and figs.towns else ("逐月" if figs.trends else towns_word)
+            refs += f"，{what}情况见{figure_span(figs.trends + figs.towns)}"
         blocks.append(paragraph(f"{text}{refs}。"))
         note = ctx.commentary.for_task(task.id)
         blocks.append(paragraph(f"补充说明：{note}" if note else f"补充说明：暂无（相关{ctx.plan.department_label}尚未填写）。", "commentary"))
-        blocks += [tab, figs]
+        blocks += [tab, figs.block]
     return join(blocks)
-
-
-def task_figures(ctx: ReportContext, results: list[IndicatorResult]) -> tuple[Block, list[int], list[int]]:
-    """A task's charts (month by month, then by township, per charted indicator, as ``figures_for``) and
-    the numbers of its month-by-month and of its township charts."""
-    blocks, trends, towns = [], [], []
-    for r in results:
-        if not get_kind(r.kind).charted:
-            continue
-        for make, numbers in ((trend_figure, trends), (township_figure, towns)):
-            before = ctx.numbering.figures
-            blocks.append(make(ctx, r))
-            numbers += range(before + 1, ctx.numbering.figures + 1)
-    return join(blocks), trends, towns
-
-
-def figure_span(numbers: list[int]) -> str:
-    """“图3” or “图3至图5” (the figures of one paragraph follow each other)."""
-    first, last = min(numbers), max(numbers)
-    return f"图{first}" + (f"至图{last}" if last > first else "")
 
 
 def section_projects(ctx: ReportContext) -> Block:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from edureport.core.status import Status
 from edureport.data.store import DataSet
 from edureport.kinds import get_kind
 from edureport.metrics.compute import status_columns, status_summary
 from edureport.plan.model import Plan
-from edureport.report.blocks import indicator_table, lagging, no_data_note, township_figure, trend_figure
+from edureport.report.blocks import figure_span, figures_for, indicator_table, lagging, no_data_note
 from edureport.report.context import ReportContext, activities_block, closing_note, cover, projects_block
 from edureport.report.htmlkit import Block, esc, heading, join, paragraph, table
 from edureport.report.kinds import Job, ReportKind, register, township_rows, unique_stems
@@ -42,34 +41,16 @@ def township_indicators(ctx: ReportContext) -> Block:
     mine = ctx.results("township", ctx.township)
     tab, n = indicator_table(ctx, mine, f"{ctx.township}各项指标与{ctx.region}对比", compare=True)
     ratios = [r for r in mine if get_kind(r.kind).proportion]
-    blocks, trends, towns, compared = [], [], [], []  # as figures_for(…, trends="lagging"), counting each kind
-    for r in ratios:
-        if not get_kind(r.kind).charted:
-            continue
-        before = ctx.numbering.figures
-        if r.status in (Status.LAGGING, Status.MISSED):
-            blocks.append(trend_figure(ctx, r, "township", ctx.township))
-            trends += range(before + 1, ctx.numbering.figures + 1)
-        before = ctx.numbering.figures
-        blocks.append(township_figure(ctx, r, ctx.township))
-        if ctx.numbering.figures > before:
-            towns += range(before + 1, ctx.numbering.figures + 1)
-            compared.append(r.kind)
-    figs = join(blocks)
+    figs = figures_for(ctx, ratios, level="township", entity=ctx.township, highlight=ctx.township, trends="lagging")
     refs = f"各项指标的目标、本{ctx.plan.township_label}与{ctx.region}数值及排名见表{n}"
-    if towns:  # name only the charts there are
-        extra = "（滞后指标另附逐月变化）" if trends else ""
-        refs += f"；{kind_words(compared)}类指标的各{ctx.plan.township_label}对比{extra}见{figure_span(trends + towns)}"
-    elif trends:
-        refs += f"；滞后指标的逐月变化见{figure_span(trends)}"
+    if figs.towns:  # name only the charts there are
+        extra = "（滞后指标另附逐月变化）" if figs.trends else ""
+        refs += (f"；{kind_words(figs.compared)}类指标的各{ctx.plan.township_label}对比{extra}"
+                 f"见{figure_span(figs.trends + figs.towns)}")
+    elif figs.trends:
+        refs += f"；滞后指标的逐月变化见{figure_span(figs.trends)}"
     note = f"排名按实际值计算（“低于”“≤”“＜”类指标数值越小越靠前）；分解目标按本级适用单位数占{ctx.region}的比例计算。"
-    return join([heading(2, "二、主要指标完成情况"), paragraph(refs + "。"), paragraph(note, "note"), tab, figs])
-
-
-def figure_span(numbers: list[int]) -> str:
-    """“图3” or “图3至图5” (the figures of one paragraph follow each other)."""
-    first, last = min(numbers), max(numbers)
-    return f"图{first}" + (f"至图{last}" if last > first else "")
+    return join([heading(2, "二、主要指标完成情况"), paragraph(refs + "。"), paragraph(note, "note"), tab, figs.block])
 
 
 def township_schools(ctx: ReportContext) -> Block:
