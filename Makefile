@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SYSDEPS := $(VENV)/.system-deps
 
-.PHONY: all install demo test lint clean
+.PHONY: all install demo test lint lab clean
 
 all: demo
 
@@ -25,10 +25,14 @@ $(SYSDEPS):
 	fi
 	mkdir -p $(VENV) && touch $@
 
+# The lab extra is JupyterLab, for the analysts. The notebooks ask for the kernel "edureport": registered
+# inside .venv (--sys-prefix, not the user's ~/.local), so it runs this venv's Python whatever else is
+# installed; re-registering replaces it, so a second run does the same.
 $(STAMP): pyproject.toml $(SYSDEPS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,lab]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name edureport --display-name "Python (edureport)" >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -43,6 +47,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest -q
+
+# JupyterLab on the report notebooks (the analysts' copies; `edureport build` runs the package's own), so
+# Run All shows a report, in the kernel registered above.
+lab: $(STAMP)
+	$(BIN)/jupyter-lab --notebook-dir=notebooks
 
 clean:
 	rm -rf $(VENV) outputs/* .pytest_cache

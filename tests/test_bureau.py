@@ -11,9 +11,11 @@ bureau run by papermill with its parameters cell as it is.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -270,32 +272,46 @@ def test_build_takes_the_bureau_commentary_or_the_option(tmp_path: Path, monkeyp
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``pip install --no-deps --target`` of a copy of the checkout (pip builds a wheel in the source
-    folder it is given; a copy keeps build/ and egg-info out of the checkout). No build isolation: the
-    venv's own setuptools (a dev dependency) builds it, so the test needs no package index."""
+    """A new venv with a regular (non-editable) ``pip install`` of a copy of the checkout; returns its
+    ``bin`` folder, which has the ``edureport`` command pip made. pip builds a wheel in the source
+    folder it is given, so a copy keeps build/ and egg-info out of the checkout. Offline: the venv finds
+    the dependencies through a .pth file naming this venv's site-packages (whose own edureport, the
+    editable one, is not seen: its finder hooks live in .pth files there, which Python does not process
+    for a directory that a .pth file adds), and this venv's setuptools builds the wheel."""
     base = tmp_path_factory.mktemp("install")
     source = base / "source"
     shutil.copytree(ROOT / "src", source / "src",
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", ".*.tmp"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
-    site = base / "site"
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
-                           "--no-build-isolation", "--target", str(site), str(source)], capture_output=True, text=True, timeout=600,
-                          check=False)
+    venv = base / "venv"
+    subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", "--without-pip", str(venv)],
+                   check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    Path(site, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    # pip puts a package's data files under the venv's share/ (nbconvert's base templates): link them too
+    (venv / "share" / "jupyter").mkdir(parents=True)
+    (venv / "share" / "jupyter" / "nbconvert").symlink_to(Path(sys.prefix, "share", "jupyter", "nbconvert"))
+    done = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
+                           "--no-compile", "--no-build-isolation", "--no-index", str(source)],
+                          capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert (site / "edureport" / "report" / "notebooks" / "township_report.ipynb").is_file()
-    assert not (site / "edureport" / "notebooks").exists()
-    return site
+    assert (Path(site) / "edureport" / "report" / "notebooks" / "township_report.ipynb").is_file()
+    assert not (Path(site) / "edureport" / "notebooks").exists()
+    assert (venv / "bin" / "edureport").is_file()
+    return venv / "bin"
 
 
-def _env(site: Path, cache: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in (HOME_ENV, "EDUREPORT_NOTEBOOKS_DIR")}
-    return {**env, "PYTHONPATH": str(site), "EDUREPORT_CACHE_DIR": str(cache)}
+def _env(cache: Path) -> dict[str, str]:
+    drop = (HOME_ENV, "EDUREPORT_NOTEBOOKS_DIR", "PYTHONPATH", "VIRTUAL_ENV")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    return {**env, "EDUREPORT_CACHE_DIR": str(cache)}
 
 
-def _edureport(env: dict[str, str], cwd: Path, *args: object, timeout: int = 900) -> str:
-    done = subprocess.run([sys.executable, "-m", "edureport", *map(str, args)], cwd=cwd, env=env,
+def _edureport(installed: Path, env: dict[str, str], cwd: Path, *args: object, timeout: int = 900) -> str:
+    done = subprocess.run([installed / "edureport", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
     assert done.returncode == 0, (args, done.returncode, done.stdout[-3000:], done.stderr[-3000:])
     return done.stdout
@@ -311,21 +327,21 @@ def _checkout_state() -> dict:
 def _second_bureau(installed: Path, tmp_path: Path, private_cache: Path, plan: Path, reference: Path | None,
                    data: Path | None, only: list[str]) -> Path:
     """init, (demo-data), validate, build — from outside the checkout with the installed copy."""
-    env = _env(installed, private_cache)
+    env = _env(private_cache)
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    where = subprocess.run([sys.executable, "-c", "import edureport; print(edureport.__file__)"], cwd=outside,
+    where = subprocess.run([installed / "python", "-c", "import edureport; print(edureport.__file__)"], cwd=outside,
                            env=env, capture_output=True, text=True, check=True).stdout
-    assert where.startswith(str(installed)), where
+    assert where.startswith(str(installed.parent)) and "site-packages" in where, where
     home = tmp_path / "bureau2"
-    _edureport(env, outside, "init", home, "--plan", plan, *(("--reference", reference) if reference else ()))
+    _edureport(installed, env, outside, "init", home, "--plan", plan, *(("--reference", reference) if reference else ()))
     if data is None:
-        _edureport(env, home, "demo-data")
+        _edureport(installed, env, home, "demo-data")
     else:
         shutil.copytree(data, home / "data" / "demo")
-    _edureport(env, home, "validate", "data/demo")
-    assert "进度" in _edureport(env, home / "data", "status")  # what failed outside the checkout before
-    _edureport(env, home / "notebooks", "build", "-j", "2", "-q", *(a for o in only for a in ("--only", o)))
+    _edureport(installed, env, home, "validate", "data/demo")
+    assert "进度" in _edureport(installed, env, home / "data", "status")  # what failed outside the checkout before
+    _edureport(installed, env, home / "notebooks", "build", "-j", "2", "-q", *(a for o in only for a in ("--only", o)))
     return home
 
 
@@ -340,8 +356,8 @@ def _built(home: Path, year: int, stems: list[str]) -> None:
 def _papermill(installed: Path, private_cache: Path, home: Path, notebook: str) -> str:
     """A notebook of the bureau run with its own parameters cell, where Jupyter would run it."""
     out = home.parent / f"run-{notebook}"
-    done = subprocess.run([sys.executable, "-m", "papermill", notebook, str(out), "--cwd", str(home / "notebooks"),
-                           "--no-progress-bar"], cwd=home / "notebooks", env=_env(installed, private_cache),
+    done = subprocess.run([installed / "python", "-m", "papermill", notebook, str(out), "--cwd", str(home / "notebooks"),
+                           "--no-progress-bar"], cwd=home / "notebooks", env=_env(private_cache),
                           capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     import nbformat
@@ -370,4 +386,8 @@ def test_the_district_bureau_from_a_regular_install(installed: Path, tmp_path: P
     _built(home, 2024, ["year-end-review", "township-白马街道"])
     html = _papermill(installed, private_cache, home, "section_report.ipynb")
     assert "白马区" in html and "党建引领" in html
+    # the township notebook's default: the register's first unit (the sample's 图克镇 is no unit here)
+    html = _papermill(installed, private_cache, home, "township_report.ipynb")
+    text = re.sub(r"<[^>]+>", "", html)
+    assert "白马街道2024年工作进展报告" in text and "图克镇" not in text
     assert _checkout_state() == before, "nothing written into the checkout"

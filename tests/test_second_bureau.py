@@ -99,3 +99,23 @@ def test_prefix_names_long_names_and_a_unit_without_schools(district: dict[str, 
     towns = (district["data"] / "townships.csv").read_text(encoding="utf-8-sig")
     schools = (district["data"] / "schools.csv").read_text(encoding="utf-8-sig")
     assert "凤凰山街道" in towns and "凤凰山街道" not in schools
+
+
+def test_the_register_may_be_named_in_the_plans_word(district: dict[str, Path], tmp_path: Path) -> None:
+    """镇街.csv is the districts' townships.csv, and the cache sees a change to it (a file read but not
+    fingerprinted would serve old figures)."""
+    data = tmp_path / "data"
+    shutil.copytree(district["data"], data)
+    (data / "townships.csv").rename(data / "镇街.csv")
+    result = run("validate", data, "--plan", PLAN)
+    assert result.exit_code == 0, result.output + result.stderr
+    before = result.output.splitlines()[1]  # 数据指纹（SHA-256）：…
+    assert "数据指纹" in before
+    register = data / "镇街.csv"
+    register.write_text(register.read_text(encoding="utf-8-sig") + "\n", encoding="utf-8")
+    after = run("validate", data, "--plan", PLAN).output.splitlines()[1]
+    assert after != before
+    (data / "镇街.csv").rename(data / "townships.xlsx.bak")
+    missing = run("validate", data, "--plan", PLAN)
+    assert missing.exit_code == 2 and "townships.csv、镇街.csv" in missing.output + missing.stderr
+    assert not sample_words_in(missing.output + missing.stderr)

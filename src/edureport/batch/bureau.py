@@ -10,6 +10,10 @@
       outputs/         reports and logs
       notebooks/       the three report notebooks, for Jupyter (a build runs the package's own copies)
 
+The notebooks ask for the Jupyter kernel "edureport"; ``edureport init`` also registers it for the Python
+running it when no kernel of that name exists (``register_kernel``), else JupyterLab would ask which
+kernel to use.
+
 Nothing is ever overwritten. In an existing bureau folder only what is missing is added (next year's plan
 and its commentary template, say); a plan or register that would replace a different file of the same
 name is refused before anything is written. A folder that holds anything but a bureau is refused too.
@@ -17,6 +21,9 @@ name is refused before anything is written. A folder that holds anything but a b
 
 from __future__ import annotations
 
+import shlex
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +43,9 @@ from edureport.plan.model import Plan
 SAMPLE_PLAN = sorted(SAMPLE_PARAMS.glob("plan-*.yaml"))[-1]  # the sample shipped with the package
 SAMPLE_REFERENCE = SAMPLE_PARAMS / "demo-reference.yaml"
 FOLDERS = ("params", "data", "outputs", "notebooks")
+KERNEL = "edureport"  # the kernel the notebooks ask for (their metadata.kernelspec), the one `make` registers
+KERNEL_DISPLAY = "Python (edureport)"
+KERNEL_PREFIX = sys.prefix  # beside this Python (--sys-prefix), like `make`; tests point it elsewhere
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,37 @@ def init_bureau(folder: str | Path, *, plan_file: str | Path | None = None,
     except OSError as exc:
         raise output_error(Path(exc.filename or folder), exc) from None
     return placed
+
+
+def register_kernel() -> str:
+    """Register the kernel ``KERNEL`` for this Python unless a kernel of that name exists; "" when it is
+    there, else one Chinese line saying how to register it by hand (init goes on either way).
+
+    Runs ``python -m ipykernel install``, the command of ``make``: ipykernel's Python API
+    (``ipykernel.kernelspec.install``) would do the same, but only the heavy libraries named in
+    tests/test_architecture.py may be imported inside a function, and ipykernel is not worth importing
+    for every command."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    try:
+        KernelSpecManager().get_kernel_spec(KERNEL)
+        return ""
+    except Exception:  # NoSuchKernel, or an unreadable kernel.json (registering again replaces it)
+        pass
+    try:
+        done = subprocess.run([sys.executable, "-m", "ipykernel", "install", "--prefix", KERNEL_PREFIX,
+                               "--name", KERNEL, "--display-name", KERNEL_DISPLAY],
+                              capture_output=True, text=True, timeout=120, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        reason = str(exc)
+    else:
+        if done.returncode == 0:
+            return ""
+        reason = (done.stderr.strip().splitlines() or [f"退出码 {done.returncode}"])[-1]
+    by_hand = shlex.join([sys.executable or "python3", "-m", "ipykernel", "install", "--sys-prefix",
+                          "--name", KERNEL, "--display-name", KERNEL_DISPLAY])
+    return (f"提示：未能注册 Jupyter 内核“{KERNEL_DISPLAY}”（{reason}）；在 JupyterLab 中打开 notebooks/ 之前"
+            f"请手动运行：{by_hand}（无权写入时把 --sys-prefix 换成 --user）")
 
 
 def _check_folder(folder: Path) -> None:
@@ -175,7 +216,7 @@ def readme_text(plan: Plan, *, has_reference: bool) -> str:
 | `params/demo-reference.yaml` | {reference} |
 | `data/demo/` | 默认的数据文件夹（`edureport demo-data` 生成的演示数据）。实际报送的数据放在 `data/` 下另一个文件夹，命令中用 `--data data/<文件夹>` 指定 |
 | `outputs/` | 生成的报告：`outputs/<年度>/<截至日期>/` 下的 `index.html`、`html/`、`pdf/`、`notebooks/`；运行日志在 `outputs/logs/` |
-| `notebooks/` | 三个报告笔记本（各部分、各{town}、年度工作总结）：在 Jupyter 中打开，“全部运行”即显示报告；参数留空即用本文件夹的工作要点和 `data/demo`。`edureport build` 使用软件自带的同名笔记本，修改这里的副本不影响批量生成的报告 |
+| `notebooks/` | 三个报告笔记本（各部分、各{town}、年度工作总结）：在 JupyterLab 中打开（`jupyter lab notebooks`；没有 JupyterLab 时先在同一 Python 环境中 `pip install 'jupyterlab>=4'`），“全部运行”即显示报告。笔记本使用内核“{KERNEL_DISPLAY}”，`edureport init` 已为安装 edureport 的 Python 注册（未能注册时 init 会给出手动注册的命令）；参数留空即用本文件夹的工作要点和 `data/demo`。`edureport build` 使用软件自带的同名笔记本，修改这里的副本不影响批量生成的报告 |
 | `edureport.toml` | 工作文件夹的标记，请勿删除 |
 
 ## 常用命令

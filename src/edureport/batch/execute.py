@@ -20,6 +20,7 @@ from edureport.render.document import html_to_pdf, notebook_to_html
 from edureport.report.kinds import Job
 
 TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
+KERNEL = "python3"  # ipykernel's built-in kernel; see own_python
 
 
 @dataclass
@@ -94,7 +95,8 @@ def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: st
             literal_path(source), literal_path(scratch), parameters=params, cwd=str(source.parent),
             progress_bar=False, log_output=False, request_save_on_cell_execute=False, execution_timeout=timeout,
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # no transport warnings in cron logs
-            kernel_manager_class=kernel_manager_class(),  # the kernel dies with this process (a killed worker)
+            kernel_manager_class=own_python(kernel_manager_class()),  # the kernel dies with this process (a killed worker)
+            kernel_name=KERNEL,  # this Python's, not the notebook's "edureport": a plain pip install registers none
         )
     except PapermillExecutionError as exc:
         failed = failed_notebook_path(files["ipynb"])
@@ -116,6 +118,21 @@ def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: st
     scratch.unlink(missing_ok=True)
     failed_notebook_path(files["ipynb"]).unlink(missing_ok=True)
     return JobResult(job, "built", time.perf_counter() - started, written)
+
+
+def own_python(manager: type) -> type:
+    """``manager`` that runs the kernel in the Python running this build: the kernel spec "python3" is
+    looked up in no kernel folder, so jupyter_client falls back to ipykernel's built-in spec, whose argv is
+    ``sys.executable -m ipykernel_launcher``. Looked up by name, a "python3" in ``JUPYTER_PATH`` or the
+    user's ~/.local/share/jupyter (another Python, without edureport) could win."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    class OwnPythonKernelManager(manager):
+        def __init__(self, **kw: Any) -> None:
+            kw.setdefault("kernel_spec_manager", KernelSpecManager(kernel_dirs=[]))
+            super().__init__(**kw)
+
+    return OwnPythonKernelManager
 
 
 RUN_STAMPS = ("start_time", "end_time", "duration")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from edureport.batch.bureau import init_bureau
+from edureport.batch.bureau import init_bureau, register_kernel
 from edureport.cli import zh as cli_zh
 from edureport.cli.common import (
     EXIT_FAILED,
@@ -179,6 +179,9 @@ def init_cmd(folder: Path, plan_file: Path | None, reference: Path | None) -> No
         placed = init_bureau(folder, plan_file=plan_file, reference=reference)
     except EdureportError as exc:
         _fail(exc, 200)
+    note = register_kernel()  # the notebooks' kernel; init goes on without it (the note says how)
+    if note:
+        click.echo(note, err=True)
     for item in placed:
         slash = "/" if item.path.is_dir() else ""
         click.echo(f"{'已创建' if item.new else '已存在（保留）'}  {item.path.relative_to(folder)}{slash}")

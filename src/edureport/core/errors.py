@@ -74,6 +74,13 @@ class Problem:
 class EdureportError(Exception):
     """Root of every error edureport raises on purpose."""
 
+    def _render_traceback_(self) -> list[str]:
+        """How IPython and Jupyter show it: its Chinese message, without a traceback (IPython asks an
+        exception for this before formatting frames). The message already names the parameter, or the
+        file, row and column; the frames through pandas below it would only hide that. The cell still
+        fails, and papermill and the build report the same message."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 class ProblemsError(EdureportError):
     """An error that carries a list of located problems (all of them, not the first)."""

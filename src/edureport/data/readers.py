@@ -53,7 +53,8 @@ def find_file(data_dir: Path, table: Table) -> tuple[Path | None, list[Problem]]
         return None, [Problem(names, message=f"“{table.label}”表有多个文件，只能保留一个")]
     if not found:
         if table.required:
-            return None, [Problem(f"{table.name}.csv", message=f"缺少“{table.label}”数据文件（{table.name}.csv 或 {table.name}.xlsx）")]
+            names = "、".join(f"{stem}.csv" for stem in dict.fromkeys((table.name, table.label)) if stem in table.stems)
+            return None, [Problem(f"{table.name}.csv", message=f"缺少“{table.label}”数据文件（{names}，或同名的 .xlsx）")]
         return None, []
     return found[0], []
 

@@ -34,10 +34,12 @@ class Table:
     stem: str = ""  # the Chinese file stem when the label follows a plan's words (see ``tables``)
 
     @property
-    def stems(self) -> tuple[str, str]:
-        """The file stems (and sheet names) a data folder may use: the name and the schema's Chinese name.
-        They do not follow the plan's words: the cache fingerprints exactly these files (``store``)."""
-        return (self.name, self.stem or self.label)
+    def stems(self) -> tuple[str, ...]:
+        """The file stems (and sheet names) a data folder may use: the name, the schema's Chinese name and,
+        where the plan's word is one of the usual ones (``UNIT_WORDS``), the Chinese name in that word
+        (镇街.csv for a plan of 镇街). The cache fingerprints every file any of these names (``FILE_STEMS``)."""
+        own = (self.label,) if self.stem and self.label in FILE_STEMS else ()
+        return (self.name, self.stem or self.label, *own)
 
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)
@@ -165,3 +167,11 @@ TABLES: dict[str, Table] = tables(SCHEMA_WORD, SCHEMA_REGION)  # the same dict a
 
 # Columns with few distinct values, kept as pandas categoricals: codes cost 1–4 bytes a row instead of 8.
 CATEGORICAL = ("indicator_id", "entity", "school_id", "township")
+
+
+# Every file stem a data folder may use, whatever its plan, and its table: the files the cache fingerprints
+# (``store.input_files``). A superset of what one plan reads (``Table.stems``), so a file a plan reads is
+# always fingerprinted.
+FILE_TABLE = {stem: t.name for t in _SCHEMA.values() for w in UNIT_WORDS
+              for stem in (t.name, _reworded(t.label, w, SCHEMA_REGION))}
+FILE_STEMS = frozenset(FILE_TABLE)

@@ -31,7 +31,7 @@ from edureport.core.limits import CSV_MAX_BYTES
 from edureport.core.paths import cache_dir, file_sha256, why
 from edureport.core.version import __version__
 from edureport.data import datafolder
-from edureport.data.schema import CATEGORICAL, TABLES
+from edureport.data.schema import CATEGORICAL, FILE_STEMS, FILE_TABLE
 from edureport.data.validate import validate_dir
 from edureport.plan.model import Plan
 
@@ -75,14 +75,12 @@ class DataSet:
 
 def input_files(data_dir: Path) -> list[Path]:
     """The files that feed a data folder's tables (only those; stray files do not bust the cache)."""
-    names = {f"{stem}{ext}" for t in TABLES.values() for stem in (t.name, t.label) for ext in (".csv", ".xlsx")}
+    names = {f"{stem}{ext}" for stem in FILE_STEMS for ext in (".csv", ".xlsx")}
     return sorted(p for p in data_dir.iterdir() if p.name in names and p.is_file())
 
 
 def _oversized(data_dir: Path) -> bool:
-
-    stems = {stem: t.name for t in TABLES.values() for stem in (t.name, t.label)}
-    return any(p.suffix == ".csv" and p.stat().st_size > CSV_MAX_BYTES[stems[p.stem]] for p in input_files(data_dir))
+    return any(p.suffix == ".csv" and p.stat().st_size > CSV_MAX_BYTES[FILE_TABLE[p.stem]] for p in input_files(data_dir))
 
 
 def _unreadable(data_dir: Path) -> bool:
@@ -218,6 +216,15 @@ def load_subset(data_dir: str | Path, plan: Plan, *, township: str | None = None
     if tasks is not None:
         filters["activities"].append(("task", "in", tasks))
     # The registry (schools, townships) stays whole: targets shared by number of units need the totals.
+    return load_snapshot(data_dir, plan, fingerprint, filters)
+
+
+def load_register(data_dir: str | Path, plan: Plan, *, fingerprint: str = "") -> DataSet:
+    """Only the register (townships and schools), none of the figures: what a notebook needs to pick its
+    default township. Read from the same verified cache as the rest."""
+    filters: dict[str, list[tuple]] = {name: [] for name in FRAMES}
+    for name in BY_TOWNSHIP:
+        filters[name].append(("township", "in", ["\0"]))  # no unit is called NUL (validation refuses it)
     return load_snapshot(data_dir, plan, fingerprint, filters)
 
 

@@ -16,11 +16,11 @@ from importlib.metadata import version
 import pandas as pd
 
 from edureport.core.asof import as_of_date
-from edureport.core.errors import ReportParameterError
+from edureport.core.errors import AsOfError, ReportParameterError, for_display
 from edureport.core.paths import data_path, default_commentary_file, plan_path, resolve
 from edureport.core.status import Status
 from edureport.data.projects import project_table
-from edureport.data.store import DataSet, load_snapshot, load_subset
+from edureport.data.store import DataSet, load_register, load_snapshot, load_subset
 from edureport.metrics.compute import IndicatorResult, compute
 from edureport.metrics.results_cache import BANNER, place_rows, results_of, shared_table
 from edureport.plan.commentary import Commentary, load_commentary
@@ -63,13 +63,24 @@ class ReportContext:
         # from a bureau folder's notebooks/ runs with its parameters cell as it is.
         plan_file_path = plan_path(plan_file)
         plan = load_plan(plan_file_path)
-        when = as_of_date(plan, as_of, allow_outside_year=allow_outside_year)
+        try:
+            when = as_of_date(plan, as_of, allow_outside_year=allow_outside_year)
+        except AsOfError as exc:
+            raise AsOfError(f"参数 as_of：{exc}") from None
         data_folder = data_path(data_dir)
+        parameters = report.resolve(
+            plan, lambda: list(load_register(data_folder, plan, fingerprint=data_fingerprint).townships["township"]
+                               .astype(str)), **{p: parameters.get(p, "") for p in report.parameters})
         part = report.subset(**parameters)
         if part:
             data = load_subset(data_folder, plan, fingerprint=data_fingerprint, **part)
         else:
             data = load_snapshot(data_folder, plan, data_fingerprint)
+        if part.get("township") and part["township"] not in set(data.townships["township"].astype(str)):
+            names = list(data.townships["township"].astype(str))
+            raise ReportParameterError(
+                f"参数 township（{plan.township_label}）的值“{for_display(part['township'])}”不在名录中；可用："
+                + "、".join(names[:10]) + (f"等 {len(names)} 个" if len(names) > 10 else ""))
         notes = load_commentary(resolve(commentary) if commentary
                                 else default_commentary_file(plan_file_path, plan.year), plan)
         title = report.title(plan, **parameters)

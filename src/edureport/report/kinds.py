@@ -21,7 +21,7 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -58,6 +58,15 @@ class ReportKind:
     def title(self, plan: Plan, **parameters: Any) -> str:
         """The report's title from its parameters: the one source for the job list and the report's cover."""
         raise NotImplementedError
+
+    def resolve(self, plan: Plan, units: Callable[[], Sequence[str]], **parameters: Any) -> dict[str, Any]:
+        """The kind's parameters as a notebook, papermill or a build gives them (``papermill -p section 2``
+        passes the number 2), written the one way the report uses, with "" replaced by the kind's default
+        (a notebook's parameters cell leaves them empty so that it runs in any bureau folder). A value the
+        plan does not have raises ``ReportParameterError``: one Chinese line naming the parameter and the
+        values it can take. ``units`` returns the register's units in register order; it reads the data
+        folder, so call it only for a default. Default: the parameters as given."""
+        return parameters
 
     def jobs(self, plan: Plan, townships: list[str]) -> list[Job]:
         """The reports of one build (default: one, keyed and named by the kind's name)."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from edureport.core.errors import ReportParameterError, for_display
 from edureport.data.store import DataSet
 from edureport.metrics.compute import status_summary
 from edureport.plan.model import Plan
@@ -89,6 +92,23 @@ class SectionReport(ReportKind):
 
     def title(self, plan: Plan, **parameters: Any) -> str:
         return f"第{plan.section(parameters['section']).number}部分进展报告"
+
+    def resolve(self, plan: Plan, units: Callable[[], Sequence[str]], **parameters: Any) -> dict[str, Any]:
+        """``section``: its position (2, "2", "２") or its number as the plan writes it (二, 第二部分); ""
+        is the first section."""
+        given = parameters.get("section", "")
+        numbers = [s.number for s in plan.sections]
+        if isinstance(given, float) and given.is_integer():
+            given = int(given)
+        text = unicodedata.normalize("NFKC", str(given)).strip().removeprefix("第").removesuffix("部分").strip()
+        if not text:
+            return {**parameters, "section": numbers[0]}
+        if text in numbers:
+            return {**parameters, "section": text}
+        if not isinstance(given, bool) and text.isdecimal() and 1 <= int(text) <= len(numbers):
+            return {**parameters, "section": numbers[int(text) - 1]}
+        raise ReportParameterError(f"参数 section（部分）的值“{for_display(given)}”不是工作要点中的部分；"
+                                   f"可用：1～{len(numbers)} 或 {'、'.join(numbers)}")
 
     def jobs(self, plan: Plan, townships: list[str]) -> list[Job]:
         return [self.job(f"{self.name}:{i}", f"{self.name}-{i}", plan, section=s.number)

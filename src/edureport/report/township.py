@@ -3,8 +3,11 @@ activities, and what lags."""
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from edureport.core.errors import ReportParameterError
 from edureport.data.store import DataSet
 from edureport.kinds import get_kind
 from edureport.metrics.compute import status_columns, status_summary
@@ -109,6 +112,17 @@ class TownshipReport(ReportKind):
 
     def title(self, plan: Plan, **parameters: Any) -> str:
         return f"{parameters['township']}{plan.year}年工作进展报告"
+
+    def resolve(self, plan: Plan, units: Callable[[], Sequence[str]], **parameters: Any) -> dict[str, Any]:
+        """``township``: a unit of the register; "" is the first one (whether a named unit is in the
+        register is checked when its data are read, see ``ReportContext.load``)."""
+        name = unicodedata.normalize("NFC", str(parameters.get("township", ""))).strip()
+        if not name:
+            names = units()
+            if not names:
+                raise ReportParameterError(f"名录中没有{plan.township_label}，参数 township 无法取默认值")
+            name = names[0]
+        return {**parameters, "township": name}
 
     def jobs(self, plan: Plan, townships: list[str]) -> list[Job]:
         stems = unique_stems(self.name, townships)
