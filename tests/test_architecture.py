@@ -21,9 +21,9 @@ LAYERS = ["core", "kinds", "plan", "data", "intake", "metrics", "report", "rende
 # importing them costs time or starts machinery: the Dask cluster client; the notebook stack (papermill,
 # nbformat, nbclient, nbconvert, jupyter_client: only when a report runs); PDF (WeasyPrint); matplotlib and the font
 # subsetter with its fonts (only when a chart or PDF is made); openpyxl (only for .xlsx files); the
-# progress bar (only on a terminal).
+# progress bar (only on a terminal); Pillow (only when a chart's PNG is made).
 LAZY = {"distributed", "dask", "papermill", "nbformat", "nbclient", "nbconvert", "jupyter_client", "weasyprint", "matplotlib",
-        "fontTools", "mplfonts", "openpyxl", "tqdm"}
+        "fontTools", "mplfonts", "openpyxl", "tqdm", "PIL"}
 KIND_NAMES = {"count", "ratio", "milestone", "project", "trend"}
 
 

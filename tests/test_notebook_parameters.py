@@ -143,3 +143,11 @@ def test_papermill_bad_value_is_one_chinese_line(tmp_path: Path, params: tuple[s
         assert word in line, line
     assert "pandas" not in done.stderr and "pyarrow" not in done.stderr
     assert line.split(": ", 1)[1] in done.stderr  # papermill's own report shows the same line
+
+
+def test_built_notebooks_show_their_parameters_as_written(full_build: Path) -> None:
+    """The injected parameters of an executed notebook read ``township = '图克镇'``, not papermill's
+    ``"\\u56fe\\u514b\\u9547"`` (analysts open these notebooks)."""
+    nb = nbformat.read(full_build / "2023" / "2023-12-31" / "notebooks" / "township-图克镇.ipynb", as_version=4)
+    [injected] = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert "township = '图克镇'" in injected.source and "\\u" not in injected.source

@@ -90,6 +90,7 @@ def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: st
     files = report_files(out, year, as_of, job.stem)
     files["ipynb"].parent.mkdir(parents=True, exist_ok=True)
     scratch = files["ipynb"].with_name(f".{job.stem}.running.ipynb")
+    readable_parameters()
     try:
         nb = papermill.execute_notebook(
             literal_path(source), literal_path(scratch), parameters=params, cwd=str(source.parent),
@@ -118,6 +119,20 @@ def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: st
     scratch.unlink(missing_ok=True)
     failed_notebook_path(files["ipynb"]).unlink(missing_ok=True)
     return JobResult(job, "built", time.perf_counter() - started, written)
+
+
+def readable_parameters() -> None:
+    """The executed notebook's injected parameters say ``township = '图克镇'``, as an analyst would write
+    it, not papermill's ``"\\u56fe\\u514b\\u9547"``: papermill escapes every non-ASCII character of a
+    string; ``repr`` escapes only what must be (quotes, line breaks, control characters)."""
+    from papermill.translators import PythonTranslator, papermill_translators
+
+    class ReadablePython(PythonTranslator):
+        @classmethod
+        def translate_str(cls, val: str) -> str:
+            return repr(val)
+
+    papermill_translators.register("python", ReadablePython)
 
 
 def own_python(manager: type) -> type:

@@ -16,13 +16,12 @@ import nbformat
 from edureport.core.errors import RenderError
 from edureport.core.fonts import font_face_css
 from edureport.core.paths import PACKAGE_DIR
-from edureport.report.htmlkit import CHART_OPEN
+from edureport.report.htmlkit import CHART_OPEN, SVG_NS, figure_html, inline_svg
 
 TEMPLATES = PACKAGE_DIR / "render" / "templates"
 FONT_MARK, CSS_MARK = "/*EDUREPORT-FONTS*/", "/*EDUREPORT-CSS*/"
 _TAG = re.compile(r"<[^>]+>")
 _CHART = re.compile(re.escape(CHART_OPEN) + r'([^"]*)"(.*?</svg>)', re.S)
-SVG_NS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
 
 
 def stylesheet() -> str:
@@ -36,7 +35,8 @@ def notebook_to_html(notebook: nbformat.NotebookNode | str | Path, *, title: str
     from nbconvert.exporters import TemplateExporter
 
     nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(str(notebook), as_version=4)
-    exporter = TemplateExporter(template_name="edureport", extra_template_basedirs=[str(TEMPLATES)])
+    exporter = TemplateExporter(template_name="edureport", extra_template_basedirs=[str(TEMPLATES)],
+                                filters={"edureport_figure": chart_figure})
     exporter.file_extension = ".html"
     body, _ = exporter.from_notebook_node(nb, resources={"edureport": {"title": title, "kind": kind}})
     if FONT_MARK not in body:
@@ -45,6 +45,13 @@ def notebook_to_html(notebook: nbformat.NotebookNode | str | Path, *, title: str
     # Subset from everything that can be drawn: the text, the title and CSS-generated text (page numbers).
     glyph_source = _TAG.sub("", body) + title + css
     return body.replace(CSS_MARK, css).replace(FONT_MARK, font_face_css(glyph_source))
+
+
+def chart_figure(output: dict) -> str:
+    """A chart's image output (htmlkit.Chart.outputs) → its figure in the report: the inline SVG and the
+    numbered caption, the same HTML as the Block the notebook displayed (``htmlkit.figure``)."""
+    meta = output["metadata"]["edureport"]
+    return figure_html(inline_svg(output["data"]["image/svg+xml"]), meta["number"], meta["caption"])
 
 
 def html_to_pdf(html: str) -> bytes:

@@ -4,6 +4,9 @@ SVG keeps charts sharp in print. The charts are inlined into the report HTML wit
 text, drawn with the report's embedded CJK font subset: glyph outlines (one path per character) made
 the HTML three times larger and WeasyPrint twice as slow on chart-heavy reports. The output carries no
 date or random id, so the same data always gives the same bytes.
+
+Each chart also carries the same figure as a PNG (``Svg.png``), drawn once more by Agg: an untrusted
+notebook in JupyterLab, as every executed one is, shows no SVG, but shows images (htmlkit.Block.outputs).
 """
 
 from __future__ import annotations
@@ -28,6 +31,22 @@ UPRIGHT_MAX = 100.0  # pixels: a name longer than this does not stand upright un
 ROW = 0.22  # inches per bar when the bars lie horizontally
 BREAKS = "·・•‧-—_/、 "  # a name may wrap after one of these (and before an opening bracket), nowhere else
 LEGEND_NAME = 10  # em: a name wider than ten CJK characters wraps in a legend
+CSS_DPI = 96  # CSS pixels per inch: the SVG's width in pt (1/72 in) is 4/3 as many pixels on a page
+PNG_DPI = 2 * CSS_DPI  # the PNG has twice the pixels it is shown at: sharp on high-density screens too
+NEAR_WHITE = 250  # a PNG palette colour this light in every channel is the figure's white ground
+
+
+class Svg(str):
+    """A chart's SVG text, with the same figure as a PNG (``png``) for notebooks, to be shown ``width``
+    CSS pixels wide (as wide as the SVG on a page)."""
+
+    png: bytes
+    width: int
+
+    def __new__(cls, svg: str, png: bytes = b"", width: int = 0) -> Svg:
+        chart = super().__new__(cls, svg)
+        chart.png, chart.width = png, width
+        return chart
 
 
 def _figure(width: float = 6.4, height: float = 2.5):
@@ -109,17 +128,49 @@ def _legend_name(name: str) -> str:
     return name if cut == len(name) else f"{name[:cut]}\n{name[cut:]}"
 
 
-def _svg(fig) -> str:
+def _svg(fig) -> Svg:
+    """The finished figure as SVG text, carrying its PNG; the figure is closed."""
     import matplotlib.pyplot as plt
 
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    png, width = _png(fig)
     plt.close(fig)
     # Only the <svg> element, for inlining into HTML5: no XML prolog, no RDF metadata, no namespace URLs.
     text = buf.getvalue()
     text = text[text.index("<svg"):]
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
-    return re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", text)
+    return Svg(re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", text), png, width)
+
+
+def _png(fig) -> tuple[bytes, int]:
+    """The figure as a PNG at PNG_DPI and the CSS width to show it at, cropped like the SVG.
+
+    Cheap and deterministic: the crop is measured on the Agg canvas the chart was laid out on (savefig's
+    "tight" would draw the whole figure once more to measure it); the picture, flat colours and their
+    anti-aliased edges, is reduced to 256 colours without dithering (a third of the bytes, no visible
+    change: a channel moves by a few levels at most); the file has no text chunks (software, time) and no
+    resolution: the same figure, the same bytes.
+    """
+    from matplotlib import rcParams
+    from PIL import Image
+
+    box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(rcParams["savefig.pad_inches"])
+    raw = io.BytesIO()
+    fig.savefig(raw, format="rgba", dpi=PNG_DPI, bbox_inches=box)  # the pixels, without encoding them
+    size = int(box.width * PNG_DPI), int(box.height * PNG_DPI)  # as Agg sizes its canvas for the box
+    if size[0] * size[1] * 4 != raw.tell():
+        raise RuntimeError(f"chart PNG: {raw.tell()} bytes drawn for {size[0]}×{size[1]} pixels")
+    image = Image.frombuffer("RGBA", size, raw.getbuffer(), "raw", "RGBA", 0, 1).convert("RGB")
+    image = image.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    # The octree gives each colour the mean of its neighbours: the white ground would come out 254, a
+    # faintly grey box on a white notebook. Near-white entries are white again.
+    palette = image.getpalette() or []
+    entries = [palette[i:i + 3] for i in range(0, len(palette), 3)]
+    image.putpalette([v for e in entries for v in ((255, 255, 255) if min(e) >= NEAR_WHITE else e)])
+    out = io.BytesIO()
+    image.save(out, format="png")
+    return out.getvalue(), round(size[0] * CSS_DPI / PNG_DPI)
 
 
 def trend_chart(months: Sequence[str], values: Sequence[float | None], *, target: float | None, unit: str,
