@@ -10,17 +10,19 @@ SYSDEPS := $(VENV)/.system-deps
 
 all: demo
 
-# System libraries from Debian: pango (WeasyPrint's PDF) and LibreOffice (checks that the Excel fill-in
-# forms open cleanly). Installed with apt-get when running as root; otherwise a note, and the
-# LibreOffice test is skipped.
+# System packages from Debian: pango (WeasyPrint's PDF), LibreOffice Calc and Writer (tests open the Excel
+# fill-in forms and convert the Word reports) and chromium (browser tests of the HTML and of JupyterLab;
+# Playwright drives this one, it downloads none). Installed with apt-get when running as root; otherwise a
+# note, and the tests that need them are skipped with the reason.
+DEBS := libreoffice-calc-nogui libreoffice-writer-nogui libpango-1.0-0 libpangoft2-1.0-0 chromium
 $(SYSDEPS):
-	@if ! command -v soffice >/dev/null 2>&1 || ! ldconfig -p | grep -q libpango-1.0; then \
+	@if ! command -v soffice >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1 \
+	    || ! ldconfig -p | grep -q libpango-1.0 || ! dpkg -s libreoffice-writer-nogui >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "apt-get install libreoffice-calc-nogui libpango-1.0-0 libpangoft2-1.0-0"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      libreoffice-calc-nogui libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
+	    echo "apt-get install $(DEBS)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null; \
 	  else \
-	    echo "提示：请安装 libpango-1.0-0、libpangoft2-1.0-0（PDF）和 libreoffice-calc-nogui（可选）"; \
+	    echo "提示：请安装 $(DEBS)（PDF 需要 pango；其余用于测试，缺少时相应测试跳过）"; \
 	  fi; \
 	fi
 	mkdir -p $(VENV) && touch $@

@@ -16,14 +16,14 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "edureport"
 
 # Bottom → top. A module may import its own layer and the layers below it; intake sits beside data (it
 # may use data; data never uses intake); the package's own __init__/__main__ are the top.
-LAYERS = ["core", "kinds", "plan", "data", "intake", "metrics", "report", "render", "batch", "cli", "(top)"]
+LAYERS = ["core", "kinds", "plan", "data", "intake", "metrics", "report", "render", "batch", "deliver", "cli", "(top)"]
 # Third-party modules that may be imported inside a function, because most runs never need them and
 # importing them costs time or starts machinery: the Dask cluster client; the notebook stack (papermill,
 # nbformat, nbclient, nbconvert, jupyter_client: only when a report runs); PDF (WeasyPrint); matplotlib and the font
 # subsetter with its fonts (only when a chart or PDF is made); openpyxl (only for .xlsx files); the
 # progress bar (only on a terminal); Pillow (only when a chart's PNG is made).
 LAZY = {"distributed", "dask", "papermill", "nbformat", "nbclient", "nbconvert", "jupyter_client", "weasyprint", "matplotlib",
-        "fontTools", "mplfonts", "openpyxl", "tqdm", "PIL"}
+        "fontTools", "mplfonts", "openpyxl", "tqdm", "PIL", "docx"}
 KIND_NAMES = {"count", "ratio", "milestone", "project", "trend"}
 
 

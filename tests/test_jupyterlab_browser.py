@@ -49,6 +49,8 @@ import nbformat
 import pytest
 from nbformat.sign import NotebookNotary
 
+from .browser import CHROMIUM_ARGS, browser_env, find_chromium
+
 with contextlib.suppress(ImportError):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
@@ -59,26 +61,11 @@ ARTEFACTS = ROOT / "tests" / "artefacts" / "jupyterlab"
 TOWNSHIP = "图克镇"
 REPORTS = {"township": f"township-{TOWNSHIP}", "section": "section-2"}  # test id → notebook stem
 
-# The machine may have no network: without these flags Chromium tries to connect out.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 BUILD_TIMEOUT = 300  # s, two reports (about 30 s on two cores)
 START_TIMEOUT = 60  # s, until the server answers /api/status
 UI_TIMEOUT_MS = 30_000  # every browser wait
 DIALOG_TIMEOUT_MS = 10_000  # the kernel dialog comes about a second after the notebook
 NO_KERNEL = "edureport-test-no-such-kernel"  # the only kernel name the server allows: none exists
-
-
-def find_chromium() -> tuple[str | None, str]:
-    """(executable, reason when None)."""
-    named = os.environ.get("EDUREPORT_CHROMIUM")
-    if named:
-        found = named if Path(named).is_file() and os.access(named, os.X_OK) else shutil.which(named)
-        return found, f"EDUREPORT_CHROMIUM={named!r} is not an executable"
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if found := shutil.which(name):
-            return found, ""
-    return None, "Chromium not found (chromium, chromium-browser, google-chrome; or set EDUREPORT_CHROMIUM)"
 
 
 def missing_modules() -> list[str]:
@@ -276,27 +263,12 @@ def tail(path: Path, lines: int = 40) -> str:
 
 # --- the browser --------------------------------------------------------------------------------------------
 
-def fontconfig(base: Path) -> dict[str, str]:
-    """The CJK faces edureport ships (mplfonts) for Chromium, so the screenshots show the Chinese text."""
-    try:
-        import mplfonts
-    except ImportError:
-        return {}
-    conf = base / "fonts.conf"
-    conf.write_text(
-        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
-        '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
-        f"  <dir>{Path(mplfonts.__file__).parent / 'fonts'}</dir>\n"
-        f"  <cachedir>{base / 'fontconfig-cache'}</cachedir>\n</fontconfig>\n", encoding="utf-8")
-    return {"FONTCONFIG_FILE": str(conf)}
-
-
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     base = tmp_path_factory.mktemp("chromium")
-    env = {**os.environ, "HOME": str(base), **fontconfig(base)}
+    env = browser_env(base)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
                                               env=env, timeout=UI_TIMEOUT_MS)

@@ -118,19 +118,27 @@ def test_township_chart_layouts_by_label_width(drawn) -> None:
     assert len(rows) == len(NINE) and len({round(b.y0) for b in rows}) == len(NINE)
 
 
-@pytest.mark.parametrize("n", [2, 9, 30, 600])
-def test_distribution_chart_labels_never_overlap(drawn, n: int) -> None:
-    svgs = []
-    for values, unit in (([40.0 + (i * 37 % 200) / 10 for i in range(n)], "%"),
-                         ([1_000_000.0 + i * 997 % 25_000 for i in range(n)], "人次"),  # 11 edges of 9 digits
-                         ([12_000_000.0 + i * 9_973 % 250_000 for i in range(n)], "人次")):
-        svgs.append(charts.distribution_chart(values, mine=values[1], name=LONG, banner=values[0], target=None,
-                                              unit=unit, count_label="镇街数", banner_label="全区"))
-    for labels, figure in drawn:
-        assert_apart_and_inside(labels, figure)
-    for svg in svgs:  # the long name on two lines of the legend (a one-line legend made the chart small)
-        texts = re.findall(r"<text\b[^>]*>([^<]*)</text>", svg)
-        assert LONG[:10] in texts and not [t for t in texts if LONG in t]
+INDICATOR_NAMES = ["学生近视率", "“最强党支部”示范点占基层党组织比例", "职业启蒙教育课时占劳动教育课时比例",
+                   "信息技术应用能力提升工程2.0培训考核合格率（含民办园以及其他各类学校的全部教师）", "党员教师占比",
+                   "公办园在园幼儿占比", "大班额比例"]
+
+
+@pytest.mark.parametrize("units", [2, 6, 9, 600])
+@pytest.mark.parametrize("rows", [1, 3, 7])
+def test_comparison_dots_labels_never_overlap(drawn, units: int, rows: int) -> None:
+    """One row per indicator, every name whole or cut with "…" after three lines, apart and inside, at any
+    number of units; the highlighted unit's name (20 characters) stays in the legend."""
+    dots = [charts.DotRow(name, [30.0 + (i * 37 + j * 11) % 60 for i in range(units)], 50.0 + j, 55.0, 60.0)
+            for j, name in enumerate(INDICATOR_NAMES[:rows])]
+    charts.comparison_dots(dots, highlight=LONG, unit="%", others_label="其他镇街", banner_label="全区",
+                           target_label="目标")
+    (labels, figure), = drawn
+    assert_apart_and_inside(labels, figure)
+    names = [t for t, _ in labels if not t.endswith("%")]
+    assert len(names) == rows
+    for text, name in zip(names, INDICATOR_NAMES, strict=False):
+        flat = text.replace("\n", "")
+        assert flat == name or (flat.endswith("…") and name.startswith(flat[:-1])), (text, name)
 
 
 @pytest.mark.parametrize("months", [2, 12])
@@ -361,10 +369,11 @@ def test_figure_references_name_the_charts_there_are(tmp_path: Path, as_of: str)
     html = township_indicators(ctx).html
     figures = _figures(html)
     text = re.search(r"<p>(各项指标的目标[^<]*)</p>", html).group(1)
-    trend = any("逐月" in c for _, c in figures)
-    towns = any(c.startswith(f"各{label}") for _, c in figures)
-    assert towns and f"见{_span(figures)}。" in text
-    assert ("逐月变化" in text) == trend and "对比" in text
+    compared = [(n, c) for n, c in figures if c.endswith(f"与其他{label}比较")]  # one per plan section
+    months = [(n, c) for n, c in figures if "逐月" in c]
+    trend = bool(months)
+    assert compared and f"比较见{_span(compared)}" in text, text
+    assert ("逐月变化" in text) == trend and (not trend or f"逐月变化见{_span(months)}" in text), text
     if as_of.endswith("12-31"):
         assert (True, False) in seen, "the county-wide task's month-by-month chart alone"
     else:

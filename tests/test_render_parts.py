@@ -14,7 +14,7 @@ from edureport.core.fonts import FACES, font_face_css
 from edureport.core.status import Status
 from edureport.plan.commentary import CommentaryError, load_commentary
 from edureport.render.document import charts_as_images
-from edureport.report.charts import distribution_chart, histogram, status_chart, township_chart, trend_chart
+from edureport.report.charts import status_chart, township_chart, trend_chart
 from edureport.report.context import ReportContext
 from edureport.report.htmlkit import cn_number, esc, figure, table
 from edureport.report.review import review_parts
@@ -135,42 +135,10 @@ def test_crowded_township_charts_label_only_the_highlighted_bar(n: int, labelled
     assert len(values) == labelled
 
 
-@pytest.mark.parametrize(("values", "mine", "lines"), [
-    ([40.0 + (i * 37 % 200) / 10 for i in range(600)], 41.3, [50.0, 55.0]),
-    ([3.0] * 14, 3.0, []),
-    ([12_000.0 + i * 37 for i in range(40)], 12_185.0, [20_000.0]),
-    ([0.1, 0.2, 0.30000000000000004], 0.30000000000000004, []),
-    ([97.0, 98.5, 99.0, 100.0], 100.0, [85.0]),
-])
-def test_histogram_counts_every_value_once_and_marks_the_bin_of_mine(values, mine, lines) -> None:
-    edges, counts, mark = histogram(values, mine, lines, cap=100.0)
-    assert sum(counts) == len(values) and len(counts) == len(edges) - 1 <= 12
-    assert edges == sorted(edges) and edges[0] <= min(values + lines) and edges[-1] >= max(values + lines)
-    assert edges[mark] <= mine <= edges[mark + 1]
-
-
-def test_histogram_of_equal_percentages_stops_at_100() -> None:
-    edges, counts, mark = histogram([100.0] * 60, 100.0, [100.0], cap=100.0)
-    assert edges[0] == 95.0 and edges[-1] == 100.0 and counts[-1] == 60 and mark == len(counts) - 1
-
-
-@pytest.mark.parametrize("n", [13, 600])
-def test_distribution_chart_marks_one_township_and_names_no_other(n: int) -> None:
-    names = [f"示例镇{i:03d}" for i in range(n)]
-    values = [40.0 + (i * 37 % 200) / 10 for i in range(n)]
-    svg = distribution_chart(values, mine=values[5], name=names[5], banner=50.0, target=55.0, unit="%",
-                             count_label="苏木镇数", banner_label="全旗")
-    texts = re.findall(r"<text\b[^>]*>([^<]*)</text>", svg)
-    for label in (f"{names[5]} {values[5]:.1f}%", "全旗 50.0%", "目标 55.0%", "苏木镇数"):
-        assert label in texts
-    assert not [t for t in texts if t.startswith("示例镇") and t != f"{names[5]} {values[5]:.1f}%"]
-    assert svg == distribution_chart(values, mine=values[5], name=names[5], banner=50.0, target=55.0, unit="%",
-                                     count_label="苏木镇数", banner_label="全旗")
-
-
 def test_township_reports_of_a_big_county_chart_distributions(tmp_path: Path, plan) -> None:
-    """Over CROWDED_BARS townships, a township's report shows where it stands among all (a distribution);
-    the section report keeps named bars (the lowest ones, to see who lags)."""
+    """Over CROWDED_BARS townships, a township's report still compares it with all of them (one dot per
+    township and indicator, one chart per plan section, whatever their number); the section report keeps
+    named bars (the lowest ones, to see who lags)."""
     from edureport.core.paths import demo_reference_file
     from edureport.data import demo
     from edureport.report.township import township_indicators
@@ -178,13 +146,14 @@ def test_township_reports_of_a_big_county_chart_distributions(tmp_path: Path, pl
     demo.write(demo.generate(plan, demo_reference_file(), townships=14, schools_per_township=2), tmp_path / "d")
     common = {"plan_file": str(PLAN_2023), "data_dir": str(tmp_path / "d"), "as_of": "2023-12-31"}
     ctx = ReportContext.load("township", **common, township="图克镇")
-    captions = re.findall(r"<figcaption>图\d+　([^<]*)</figcaption>", township_indicators(ctx).html)
-    compared = [c for c in captions if c.startswith("各苏木镇")]
-    assert compared and all(c.endswith("分布") for c in compared)
-    trends = [f"各苏木镇{i.name}分布" for i in plan.indicators if i.kind == "trend"]
-    figures = re.findall(r'<figure class="chart">(.*?)</figure>', township_indicators(ctx).html, flags=re.S)
-    trend_figs = [f for f in figures if any(f"　{t}</figcaption>" in f for t in trends)]
-    assert trend_figs and all("上年水平" in f and "目标" not in f for f in trend_figs), "a trend's line is last year's"
+    html = township_indicators(ctx).html
+    captions = re.findall(r"<figcaption>图\d+　([^<]*)</figcaption>", html)
+    compared = [c for c in captions if c.endswith("图克镇与其他苏木镇比较")]
+    assert 1 <= len(compared) <= len(plan.sections) and not [c for c in captions if c.startswith("各苏木镇")]
+    figures = re.findall(r'<figure class="chart">(.*?)</figure>', html, flags=re.S)
+    trend_names = [i.name for i in plan.indicators if i.kind == "trend"]
+    with_trends = [f for f in figures if any(t in f for t in trend_names) and "比较</figcaption>" in f]
+    assert with_trends and all("基期水平" in f for f in with_trends), "a trend's mark is the base year's"
     section = ReportContext.load("section", **common, section="一")
     html = section_tasks(section).html
     bars = re.findall(r"<figcaption>图\d+　(各苏木镇[^<]*)</figcaption>", html)

@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import io
 import re
+from html import unescape
 from pathlib import Path
 
 import nbformat
@@ -85,6 +86,27 @@ def test_township_figures_equal_library_values(built, plan) -> None:
     for r in compute(ds, AS_OF, "township", "图克镇"):
         assert r.actual_text in text, r.indicator_id
     assert "排第" in text and "学校（园）情况" in text
+
+
+def test_township_report_compares_by_section_in_few_pages(built, plan) -> None:
+    """One comparison chart per plan section instead of one bar chart per indicator (19 on six of eleven
+    pages before): every indicator compared across townships is a row of a chart or named in the
+    sentence of those on which every township is equal; the PDF is shorter than the eleven pages."""
+    html = built["township"]["html"].read_text(encoding="utf-8")
+    text = _plain(html)
+    captions = re.findall(r"<figcaption>图\d+　([^<]*)</figcaption>", html)
+    compared = [c for c in captions if "与其他苏木镇比较" in c]
+    assert 1 <= len(compared) <= len(plan.sections)
+    figures = "".join(re.findall(r"<figure class=\"chart\">.*?</figure>", html, flags=re.S))
+    drawn = re.sub(r"\s+", "", unescape(re.sub(r"<[^>]+>", "", figures)))  # a wrapped name's lines in a row
+    ds = load_data(DEMO, plan)
+    for r in compute(ds, AS_OF, "township", "图克镇"):
+        ind = plan.indicator(r.indicator_id)
+        if ind.level == "banner" or r.unit != "%" or r.actual is None:
+            continue
+        assert re.sub(r"\s+", "", r.name) in drawn or f"{r.name}（均为" in text, r.name
+    assert "数值相同、不再作图的指标" in text
+    assert len(PdfReader(built["township"]["pdf"]).pages) < 11
 
 
 def test_review_structure(built, plan) -> None:

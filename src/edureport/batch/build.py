@@ -18,6 +18,7 @@ from typing import Any
 
 from edureport.batch.execute import JobResult, notebook_file, run_job_safe
 from edureport.batch.executors import Pool
+from edureport.batch.headline import status_counts
 from edureport.batch.jobs import select_jobs
 from edureport.batch.keys import job_key, shown_by_township_reports
 from edureport.batch.lock import LOCK_FILE, BuildLock
@@ -34,12 +35,12 @@ from edureport.core.paths import (
     output_error,
     outputs_dir,
     report_dir,
-    report_files,
     utf8_problem,
 )
 from edureport.data.store import load_data
 from edureport.plan.commentary import load_commentary
 from edureport.plan.load import load_plan
+from edureport.render.outputs import DEFAULT_FORMATS, output_files, output_formats
 from edureport.report.catalog import Job
 from edureport.report.narrative import data_line
 
@@ -59,16 +60,20 @@ class BuildSummary:
 
 
 def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = None, as_of: str = "",
-          out: str | Path | None = None, only: list[str] | None = None, formats: tuple[str, ...] = ("html", "pdf"),
+          out: str | Path | None = None, only: list[str] | None = None, formats: tuple[str, ...] = DEFAULT_FORMATS,
           jobs: int | None = None, force: bool = False, timeout: int | None = 600, executor: str = "local",
           scheduler: str | None = None, wait_for_lock: bool = False, commentary: str | Path | None = None,
           on_event: Event | None = None, allow_outside_year: bool = False,
-          on_plan: Callable[[list[Job], list[Job]], None] | None = None) -> BuildSummary:
+          on_plan: Callable[[list[Job], list[Job]], None] | None = None,
+          then: Callable[[BuildSummary], None] | None = None) -> BuildSummary:
     """Build the selected reports from one snapshot of the data.
 
     The data folder is validated and fingerprinted once, here, under its shared lock; every report then
     reads exactly that snapshot (the verified cache entry of that fingerprint), so an import while the
     build runs changes the next build only, never half of this one.
+
+    ``then``: called with the finished build while its lock is still held (``build --send`` sends from
+    it, so no other build rewrites the reports in between).
     """
     plan_path = Path(plan_file) if plan_file else default_plan_file()
     data_path = Path(data_dir) if data_dir else demo_data_dir()
@@ -88,10 +93,10 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
     folder = report_dir(root, plan.year, when.isoformat())
     data = load_data(data_path, plan)  # raises DataValidationError before anything is written
     selected = select_jobs(plan, list(data.townships["township"]), only)
-    stems = [report_files(root, plan.year, when.isoformat(), j.stem) for j in selected]
+    stems = [output_files(root, plan.year, when.isoformat(), j.stem, formats) for j in selected]
     check_output(folder, files=[root / LOCK_FILE, folder / "manifest.json", folder / "index.html",
                                 *(p for files in stems for p in files.values())],
-                 folders=[folder / "html", folder / "pdf", folder / "notebooks"])
+                 folders=[*(folder / f.folder for f in output_formats(formats)), folder / "notebooks"])
     common = {"as_of": when.isoformat(), "data_dir": str(data_path.resolve()),
               "plan_file": str(plan_path.resolve()),
               # always the file chosen here (also when it does not exist: no commentary), so the
@@ -130,15 +135,24 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
                 entry = dict(previous[job.key], status="unchanged", seconds=0.0, error="")
                 entries.append(entry)
             results.append(result)
+        # Each report's status counts, for the messages delivery sends (a failed report's published files
+        # are its last good ones: their headline stays the one recorded with them).
+        heads = status_counts(data, when, selected, allow_outside_year)
+        for entry in entries:
+            kept = (previous.get(entry["key"]) or {}).get("headline")
+            entry["headline"] = kept if entry["status"] == "failed" else heads.get(entry["key"])
         run = {"plan": {"file": str(plan_path), "sha256": plan.sha256, "title": plan.title, "issuer": plan.issuer},
                "data": {"dir": str(data_path), "fingerprint": data.fingerprint, "files": dict(data.sources)},
-               "as_of": when.isoformat(), "formats": list(formats), "executor": executor}
+               "as_of": when.isoformat(), "formats": list(formats), "executor": executor,
+               "only": list(only or [])}  # a build of some reports only: delivery then expects no others
         summary = BuildSummary(folder, results)
         try:
             summary.manifest = write_manifest(folder, run, entries)
             summary.index = write_index(folder, f"{plan.title}进展报告", data_line(plan, when), run, entries)
         except OSError as exc:
             raise output_error(Path(exc.filename or folder), exc) from None
+        if then is not None:
+            then(summary)
         return summary
     finally:
         lock.release()

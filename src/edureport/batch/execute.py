@@ -1,4 +1,5 @@
-"""Run one report job: papermill executes the notebook, then HTML and PDF are rendered in-process.
+"""Run one report job: papermill executes the notebook, then each output format asked for (HTML, PDF,
+Word: see ``render/formats.py``) is rendered in-process from the same HTML.
 
 Parameters are checked against the notebook's ``parameters`` cell first, so a mistyped name is refused
 instead of silently injected. A failed notebook is saved (with the error in it) before the error is
@@ -15,8 +16,9 @@ from typing import Any
 
 from edureport.batch.executors import kernel_manager_class
 from edureport.core.errors import EdureportError, ParameterError, ReportFailedError  # noqa: F401  (defined with every other error)
-from edureport.core.paths import PACKAGE_NOTEBOOKS, report_files, write_atomic
-from edureport.render.document import html_to_pdf, notebook_to_html
+from edureport.core.paths import PACKAGE_NOTEBOOKS, write_atomic
+from edureport.render.document import notebook_to_html
+from edureport.render.outputs import DEFAULT_FORMATS, output_files, output_formats
 from edureport.report.kinds import Job
 
 TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
@@ -77,8 +79,8 @@ def check_parameters(notebook: Path, parameters: dict[str, Any]) -> None:
 
 
 def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: str,
-            formats: tuple[str, ...] = ("html", "pdf"), timeout: int | None = 600) -> JobResult:
-    """Execute one report and write its executed notebook, HTML and PDF atomically."""
+            formats: tuple[str, ...] = DEFAULT_FORMATS, timeout: int | None = 600) -> JobResult:
+    """Execute one report and write its executed notebook and its file in each of ``formats`` atomically."""
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -87,7 +89,7 @@ def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: st
     source = notebook_file(job)
     params = {**common, **job.parameters}
     check_parameters(source, params)
-    files = report_files(out, year, as_of, job.stem)
+    files = output_files(out, year, as_of, job.stem, formats)
     files["ipynb"].parent.mkdir(parents=True, exist_ok=True)
     scratch = files["ipynb"].with_name(f".{job.stem}.running.ipynb")
     readable_parameters()
@@ -109,12 +111,9 @@ def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: st
     written = {"ipynb": str(files["ipynb"])}
     executed = nbformat.from_dict(nb)
     html = notebook_to_html(executed, title=job.title, kind=job.kind)
-    if "html" in formats:
-        write_atomic(files["html"], html)
-        written["html"] = str(files["html"])
-    if "pdf" in formats:
-        write_atomic(files["pdf"], html_to_pdf(html))
-        written["pdf"] = str(files["pdf"])
+    for fmt in output_formats(formats):
+        write_atomic(files[fmt.name], fmt.render(html, executed, title=job.title))
+        written[fmt.name] = str(files[fmt.name])
     write_atomic(files["ipynb"], nbformat.writes(without_run_stamps(executed)))
     scratch.unlink(missing_ok=True)
     failed_notebook_path(files["ipynb"]).unlink(missing_ok=True)

@@ -34,8 +34,8 @@ class BuildLock:
         if not taken:
             lock.close()
             who = f"（进程 {pid}）" if pid else ""
-            raise BuildLockedError(f"另一个 edureport build 正在使用输出文件夹 {self.path.parent}{who}；"
-                                   "请等它结束，或加 --wait 排队等待")
+            raise BuildLockedError(f"另一个 edureport build 正在使用输出文件夹 {self.path.parent}{who}"
+                                   "（或 edureport send 正在发送其中的报告）；请等它结束，或加 --wait 排队等待")
         self._lock = lock
         return self
 

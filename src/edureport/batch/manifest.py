@@ -21,6 +21,8 @@ from edureport.core.status import Status
 from edureport.plan.load import load_plan
 from edureport.plan.model import Plan
 from edureport.render.document import stylesheet
+from edureport.render.outputs import output_formats
+from edureport.report.catalog import get_report_kind
 from edureport.report.htmlkit import badge, esc
 
 PACKAGES = ("edureport", "pandas", "matplotlib", "papermill", "nbconvert", "weasyprint", "pyarrow")
@@ -103,17 +105,99 @@ def _detail(plan: Plan | None, parameters: dict[str, Any]) -> str:
     return plan.section(section).title
 
 
-def write_index(folder: Path, title: str, data_text: str, run: dict[str, Any], entries: list[dict[str, Any]]) -> Path:
-    """A self-contained portal page: every report with its status and links; failures with the error."""
+GROUPS = ("总结", "各部分", "各{unit}")  # county-wide reports, one per plan section, one per unit (township)
+INDEX_CSS = """
+.error{color:#c62828;font-size:8.5pt;margin-top:2pt}
+.detail{color:#555;font-size:8.5pt;margin:1pt 0 0;text-indent:0}
+.headline{font-family:'Noto Sans CJK SC',sans-serif;font-size:11pt;background:#f3f6fa;border:.6pt solid var(--rule);
+  padding:3mm 4mm;margin:0 0 4mm;text-indent:0;text-align:left}
+.headline strong{font-weight:normal;color:var(--accent);font-size:13pt}
+.headline .lag{color:#e08600}.headline .miss{color:#c62828}.headline .none{color:#666}
+.find{margin:0 0 2mm;text-indent:0}
+.find input{font:inherit;font-family:'Noto Sans CJK SC',sans-serif;font-size:11pt;width:100%;max-width:24em;
+  box-sizing:border-box;padding:4pt 6pt;border:.8pt solid #9aa8ba;border-radius:3pt}
+.find .count{color:var(--muted);font-size:9pt;margin-left:.5em}
+table.index td.n{text-align:right;white-space:nowrap}
+table.index th,table.index td:last-child{white-space:nowrap}
+table.index td.n.lag{color:#e08600}table.index td.n.miss{color:#c62828}
+@media print{.find{display:none}}
+"""
+# The search box filters the rows by the report's name (a unit, a section): offline, no library.
+INDEX_SCRIPT = """
+(function(){
+  var box=document.getElementById('find'), count=document.getElementById('found');
+  if(!box){return}
+  box.parentNode.hidden=false;
+  box.addEventListener('input',function(){
+    var words=box.value.trim(), shown=0;
+    document.querySelectorAll('section.group').forEach(function(group){
+      var any=false;
+      group.querySelectorAll('tbody tr').forEach(function(row){
+        var hit=!words||row.cells[0].textContent.indexOf(words)>=0;
+        row.hidden=!hit; if(hit){any=true;shown++}
+      });
+      group.hidden=!any;
+    });
+    count.textContent=words?('找到 '+shown+' 份报告'):'';
+  });
+})();
+"""
 
-    rows = []
+
+def _group(entry: dict[str, Any]) -> int:
+    """0: the whole region (the year-end review), 1: one plan section, 2: one unit — from the part of the data
+    the report's kind says it reads, so nothing here knows a kind by name."""
+    try:
+        scope = get_report_kind(entry["kind"]).subset(**(entry.get("parameters") or {}))
+    except (KeyError, TypeError, EdureportError):
+        return 1
+    return 2 if "township" in scope else 1 if "section" in scope else 0
+
+
+def _rate(counts: dict[str, int]) -> str:
+    total = sum(counts.values())
+    return f"{counts.get(Status.DONE.value, 0) / total * 100:.1f}%" if total else "—"
+
+
+def _headline_cells(counts: dict[str, int] | None) -> str:
+    """达标率 and the numbers of indicators behind (滞后), missed (未达标) and without data (无数据)."""
+    if not counts:
+        return '<td class="n">—</td>' * 4
+    cells = [f'<td class="n">{_rate(counts)}</td>']
+    for status, cls in ((Status.LAGGING, "lag"), (Status.MISSED, "miss"), (Status.NO_DATA, "none")):
+        n = counts.get(status.value, 0)
+        cells.append(f'<td class="n{f" {cls}" if n else ""}">{n}</td>')
+    return "".join(cells)
+
+
+def _county_headline(plan: Plan | None, entries: list[dict[str, Any]]) -> str:
+    """The region's headline at the top of the page: from the report that covers the whole region."""
+    whole = next((e for e in entries if _group(e) == 0 and e.get("headline")), None)
+    if whole is None:
+        return ""
+    counts = whole["headline"]
+    total = sum(counts.values())
+    region = plan.region_label if plan is not None else "全域"
+    parts = [f'<span class="{cls}">{status.value} {counts.get(status.value, 0)} 项</span>'
+             for status, cls in ((Status.LAGGING, "lag"), (Status.MISSED, "miss"), (Status.NO_DATA, "none"))]
+    return (f'<p class="headline">{esc(region)}量化指标 {total} 项，达标 {counts.get(Status.DONE.value, 0)} 项，'
+            f'达标率 <strong>{_rate(counts)}</strong>；{"，".join(parts)}</p>')
+
+
+def write_index(folder: Path, title: str, data_text: str, run: dict[str, Any], entries: list[dict[str, Any]]) -> Path:
+    """A self-contained portal page for leaders: the region's headline, then every report — grouped (总结,
+    各部分, 各单位) — with its headline (达标率, 滞后, 未达标, 无数据), build status and links; failures with
+    the error; a search box that filters the reports by name. Laid out for phones too (viewport, tables that
+    scroll in their own area)."""
+
     plan = _plan_of(run)
+    groups: list[list[str]] = [[], [], []]
     for e in entries:
         word, status = STATUS_WORDS.get(e["status"], (e["status"], Status.NO_DATA))
         detail = _detail(plan, e.get("parameters") or {})
         detail = f'<p class="detail">{esc(detail)}</p>' if detail else ""
-        links = " ".join(f'<a href="{esc(f["path"])}">{label}</a>' for kind, label in
-                         (("html", "网页版"), ("pdf", "PDF")) if (f := e["files"].get(kind)))
+        links = " ".join(f'<a href="{esc(f["path"])}">{fmt.label}</a>' for fmt in output_formats()
+                         if (f := e["files"].get(fmt.name)))
         note = ""
         shown = e.get("data_fingerprint", "")
         if shown and shown != run["data"]["fingerprint"] and e["status"] != "failed":
@@ -124,17 +208,26 @@ def write_index(folder: Path, title: str, data_text: str, run: dict[str, Any], e
             note += f'　<a href="{esc(nb["path"])}">查看出错的笔记本</a>' if nb else ""
             note += "（下方链接为上次成功生成的版本）" if links else ""
             note += "</div>"
-        rows.append(f"<tr><td>{esc(e['title'])}{detail}{note}</td><td>{badge(status).replace(status.value, word)}</td>"
-                    f"<td>{links or '—'}</td></tr>")
+        groups[_group(e)].append(
+            f"<tr><td>{esc(e['title'])}{detail}{note}</td>{_headline_cells(e.get('headline'))}"
+            f"<td>{badge(status).replace(status.value, word)}</td><td>{links or '—'}</td></tr>")
+    unit = plan.township_label if plan is not None else "单位"
+    head = ("<thead><tr><th>报告</th><th>达标率</th><th>滞后</th><th>未达标</th><th>无数据</th><th>状态</th>"
+            "<th>文件</th></tr></thead>")
+    sections = "".join(
+        f'<section class="group"><h2>{esc(name.format(unit=unit))}</h2><table class="index">{head}'
+        f"<tbody>{''.join(rows)}</tbody></table></section>"
+        for name, rows in zip(GROUPS, groups, strict=True) if rows)
+    find = ('<p class="find" hidden><input type="search" id="find" placeholder="查找报告或'
+            f'{esc(unit)}名称" aria-label="查找报告"><span class="count" id="found" aria-live="polite"></span></p>')
     body = (f'<header class="cover"><p class="issuer">{esc(run["plan"]["issuer"])}</p><h1 class="title">{esc(title)}</h1>'
             f'<p class="asof">{esc(data_text)}</p><p class="fingerprint">数据指纹 '
-            f'{esc(run["data"]["fingerprint"][:12])}</p></header><table class="index"><thead><tr><th>报告</th>'
-            f"<th>状态</th><th>文件</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
-    css = (stylesheet() + ".error{color:#c62828;font-size:8.5pt;margin-top:2pt}"
-           ".detail{color:#555;font-size:8.5pt;margin:1pt 0 0;text-indent:0}")
-    html = (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{esc(title)}</title><style>'
-            f"{font_face_css(body + css)}\n{css}</style></head><body><main class=\"report kind-index\">{body}"
-            "</main></body></html>")
+            f'{esc(run["data"]["fingerprint"][:12])}</p></header>{_county_headline(plan, entries)}{find}{sections}')
+    css = stylesheet() + INDEX_CSS
+    html = (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{esc(title)}</title><style>'
+            f"{font_face_css(body + css + INDEX_SCRIPT)}\n{css}</style></head><body><main class=\"report kind-index\">"
+            f"{body}</main><script>{INDEX_SCRIPT}</script></body></html>")
     path = folder / "index.html"
     write_atomic(path, html)
     return path

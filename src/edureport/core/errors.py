@@ -243,5 +243,27 @@ class BureauError(EdureportError):
     ``edureport init`` will not make one of (not empty, a file in its place, a conflicting file)."""
 
 
+class DistributionError(ProblemsError):
+    """The distribution file (分发名单) is malformed, or a credential it names cannot be read."""
+
+    title = "分发名单文件有误"
+
+
+class NoBuildError(EdureportError):
+    """There is no build to send from: no manifest.json for this output folder and as-of date."""
+
+
+class SendLogError(EdureportError):
+    """The send log cannot be read (edited by hand): sending from it could send everything again."""
+
+
+class SendLockedError(LockedError):
+    """Another send is delivering the reports of the same build."""
+
+
+class DeliveryError(EdureportError):
+    """One message could not be delivered (SMTP refused it, a robot answered with an error)."""
+
+
 def _problem_sort_key(p: Problem) -> tuple:
     return (p.file, p.sheet, p.row if p.row is not None else -1, p.column, p.message)

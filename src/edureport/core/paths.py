@@ -15,7 +15,7 @@ import errno
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from edureport.core.errors import BureauError, EdureportError, OutputError, OutsideOutputError  # noqa: F401  (defined with every other error)
@@ -76,6 +76,11 @@ def default_plan_file() -> Path:
 def demo_reference_file() -> Path:
     """Named townships and schools the demo generator starts from (reference data, not a plan)."""
     return params_dir() / "demo-reference.yaml"
+
+
+def distribution_file() -> Path:
+    """Who receives which reports (``edureport send``): the bureau folder's ``params/distribution.yaml``."""
+    return params_dir() / "distribution.yaml"
 
 
 def demo_data_dir() -> Path:
@@ -149,9 +154,12 @@ def report_dir(out: str | Path, year: int, as_of: str) -> Path:
     return Path(out) / str(year) / as_of
 
 
-def report_files(out: str | Path, year: int, as_of: str, stem: str) -> dict[str, Path]:
-    """The HTML, PDF and executed notebook of one report. ``stem`` must be one plain file name (see
-    ``report.kinds.name_stem``) and every path must stay inside ``out``; otherwise ``OutsideOutputError``.
+def report_files(out: str | Path, year: int, as_of: str, stem: str,
+                 outputs: Mapping[str, tuple[str, str]] | None = None) -> dict[str, Path]:
+    """The executed notebook of one report and its file in each output format: ``outputs`` maps a format's
+    name to its folder and extension (``render.formats.output_files`` passes the registered formats'). ``stem``
+    must be one plain file name (see ``report.kinds.name_stem``) and every path must stay inside ``out``;
+    otherwise ``OutsideOutputError``.
 
     Checked on the spelled path (made absolute, "." and ".." removed), not on symlinks resolved: an
     administrator may link ``html/`` to another disk, and the atomic writer replaces a link placed at a
@@ -160,8 +168,8 @@ def report_files(out: str | Path, year: int, as_of: str, stem: str) -> dict[str,
             or any(ord(c) < 0x20 for c in stem)):
         raise OutsideOutputError(f"报告文件名 {stem!r} 不是一个普通的文件名")
     base = report_dir(out, year, as_of)
-    files = {"html": base / "html" / f"{stem}.html", "pdf": base / "pdf" / f"{stem}.pdf",
-             "ipynb": base / "notebooks" / f"{stem}.ipynb"}
+    files = {name: base / folder / f"{stem}{extension}" for name, (folder, extension) in (outputs or {}).items()}
+    files["ipynb"] = base / "notebooks" / f"{stem}.ipynb"
     root = os.path.abspath(out)
     for path in files.values():
         if os.path.commonpath([root, os.path.abspath(path)]) != root:

@@ -8,7 +8,12 @@ from edureport.core.status import Status
 from edureport.kinds import get_kind
 from edureport.kinds.base import lower_is_better
 from edureport.metrics.compute import IndicatorResult
-from edureport.report.charts import CROWDED_BARS, distribution_chart, township_chart, trend_chart
+from edureport.report.charts import (
+    DotRow,
+    comparison_dots,
+    township_chart,
+    trend_chart,
+)
 from edureport.report.context import ReportContext
 from edureport.report.htmlkit import Block, badge, figure, join, progress_bar, table
 
@@ -56,30 +61,85 @@ def trend_figure(ctx: ReportContext, r: IndicatorResult, level: str = "banner", 
 
 def township_figure(ctx: ReportContext, r: IndicatorResult, highlight: str = "") -> Block:
     """Compare townships for an indicator collected below the banner level."""
-    ind = ctx.plan.indicator(r.indicator_id)
+    found = _compared(ctx, r)
+    if found is None:
+        return Block("")
+    names, values, banner, target = found
     kind = get_kind(r.kind)
-    if ind.level == "banner" or not kind.charted:
-        return Block("")
-    names, values = ctx.township_values(r.indicator_id)
-    if sum(v is not None for v in values) < 2:
-        return Block("")
-    per_unit = not kind.shares_target(ind)  # one target line across townships only where it is not shared
-    banner = target = None
-    if per_unit:
-        whole = next((b for b in ctx.banner_results if b.indicator_id == r.indicator_id), None)
-        banner = whole.actual if whole else None
-        # every township's bar against one line: the banner's baseline, not this township's own
-        target = (whole.baseline if whole else None) if kind.baseline_is_reference else ind.target
     label = ctx.plan.township_label
     target_label = ctx.region + _base_label(ctx, r) if kind.baseline_is_reference else "目标"  # the banner's baseline
-    mine = r.actual if highlight else None
-    if mine is not None and sum(v is not None for v in values) > CROWDED_BARS:  # too many to name: where it stands
-        svg = distribution_chart(values, mine=mine, name=highlight, banner=banner, target=target, unit=r.unit,
-                                 count_label=f"{label}数", banner_label=ctx.region, target_label=target_label)
-        return figure(svg, ctx.numbering.next_figure(), f"各{label}{r.name}分布")
     svg = township_chart(names, values, banner=banner, target=target, unit=r.unit, highlight=highlight,
                          banner_label=ctx.region, target_label=target_label)
     return figure(svg, ctx.numbering.next_figure(), f"各{label}{r.name}")
+
+
+def _compared(ctx: ReportContext, r: IndicatorResult) -> tuple[list[str], list[float | None], float | None,
+                                                              float | None] | None:
+    """Every township's value of an indicator collected below the banner level, with the banner's figure
+    and the line they are all measured against (None: nothing to compare)."""
+    ind = ctx.plan.indicator(r.indicator_id)
+    kind = get_kind(r.kind)
+    if ind.level == "banner" or not kind.charted:
+        return None
+    names, values = ctx.township_values(r.indicator_id)
+    if sum(v is not None for v in values) < 2:
+        return None
+    banner = target = None
+    if not kind.shares_target(ind):  # one target line across townships only where it is not shared
+        whole = next((b for b in ctx.banner_results if b.indicator_id == r.indicator_id), None)
+        banner = whole.actual if whole else None
+        # every township against one line: the banner's baseline, not this township's own
+        target = (whole.baseline if whole else None) if kind.baseline_is_reference else ind.target
+    return list(names), list(values), banner, target
+
+
+@dataclass
+class Comparisons:
+    """A township's indicators against the other townships, one dot plot per plan section."""
+
+    block: Block
+    numbers: list[int] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # the kinds of the indicators compared
+    same: str = ""  # the sentence naming indicators on which every township has the same figure
+
+
+def township_comparisons(ctx: ReportContext, results: list[IndicatorResult]) -> Comparisons:
+    """One comparison chart per plan section (``comparison_dots``) instead of one bar chart per
+    indicator: a township report had 19 bar charts on six of its eleven PDF pages, several with every
+    township at 100 %. An indicator on which every township has the same figure gets no row; one
+    sentence names them with that figure."""
+    out = Comparisons(Block(""))
+    label = ctx.plan.township_label
+    same: list[str] = []
+    blocks = []
+    for section in ctx.plan.sections:
+        ids = {i.id for i in ctx.plan.indicators_in(section.number)}
+        rows_by_unit: dict[str, list[tuple[DotRow, bool]]] = {}
+        for r in results:
+            found = _compared(ctx, r) if r.indicator_id in ids else None
+            if found is None:
+                continue
+            _names, values, banner, target = found
+            shown = [v for v in values if v is not None]
+            if max(shown) - min(shown) < 1e-9:
+                same.append(f"{r.name}（均为{r.actual_text if r.actual is not None else f'{shown[0]:g}{r.unit}'}）")
+                continue
+            by_baseline = get_kind(r.kind).baseline_is_reference
+            rows_by_unit.setdefault(r.unit, []).append((DotRow(r.name, shown, r.actual, banner, target), by_baseline))
+            if r.kind not in out.kinds:
+                out.kinds.append(r.kind)
+        for unit, marked in rows_by_unit.items():
+            rows = [row for row, _ in marked]
+            reference = "目标" + ("（同比指标为基期水平）" if any(b for _, b in marked) else "")
+            svg = comparison_dots(rows, highlight=ctx.township, unit=unit, others_label=f"其他{label}",
+                                  banner_label=ctx.region, target_label=reference)
+            n = ctx.numbering.next_figure()
+            out.numbers.append(n)
+            blocks.append(figure(svg, n, f"第{section.number}部分各项指标{ctx.township}与其他{label}比较"))
+    out.block = join(blocks)
+    if same:
+        out.same = f"各{label}数值相同、不再作图的指标：{'；'.join(same)}。"
+    return out
 
 
 def _base_label(ctx: ReportContext, r: IndicatorResult) -> str:
@@ -108,9 +168,9 @@ class Figures:
 
 
 def figures_for(ctx: ReportContext, results: list[IndicatorResult], *, level: str = "banner", entity: str = "",
-                highlight: str = "", trends: str = "all") -> Figures:
-    """Charts for the charted results, each month by month (``trends``: "all" or "lagging") and then across
-    townships."""
+                highlight: str = "", trends: str = "all", compare: bool = True) -> Figures:
+    """Charts for the charted results, each month by month (``trends``: "all" or "lagging") and then, with
+    ``compare``, across townships."""
     out = Figures(Block(""))
     blocks = []
     for r in results:
@@ -120,6 +180,8 @@ def figures_for(ctx: ReportContext, results: list[IndicatorResult], *, level: st
             before = ctx.numbering.figures
             blocks.append(trend_figure(ctx, r, level, entity))
             out.trends += range(before + 1, ctx.numbering.figures + 1)
+        if not compare:
+            continue
         before = ctx.numbering.figures
         blocks.append(township_figure(ctx, r, highlight))
         if ctx.numbering.figures > before:

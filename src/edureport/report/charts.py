@@ -15,9 +15,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Sequence
-from itertools import pairwise
-
-import numpy as np
+from dataclasses import dataclass
 
 from edureport.core.figures import decimals_of, fmt_target, printed_value, shown_vs
 from edureport.core.fonts import setup_matplotlib
@@ -26,6 +24,9 @@ from edureport.core.status import STATUS_COLOURS, STATUS_ORDER, Status
 INK, GRID, TARGET, HIGHLIGHT, BAR = "#333333", "#dddddd", "#c62828", "#1565c0", "#9fb7d6"
 MAX_BARS = 30
 CROWDED_BARS = 12  # above this, names are set smaller and only the highlighted bar carries its value
+ROW_DOTS = 0.34  # inches per indicator in a comparison dot plot (a name on two lines fits)
+LABEL_ROOM = 1.9  # inches an indicator's name may take left of a dot plot (about 12 characters at 8 pt)
+NO_LINE_START = "，。、；：？！）》」』”’%％"
 GAP = 4.0  # pixels (at the charts' 100 dpi) kept free between two labels and around the figure's edge
 UPRIGHT_MAX = 100.0  # pixels: a name longer than this does not stand upright under a bar (bars lie down)
 ROW = 0.22  # inches per bar when the bars lie horizontally
@@ -249,6 +250,95 @@ def township_chart(names: Sequence[str], values: Sequence[float | None], *, bann
     return _svg(fig)
 
 
+@dataclass(frozen=True)
+class DotRow:
+    """One indicator of a comparison dot plot: every unit's value, the highlighted unit's, and the two
+    reference marks (the banner's figure; the target, or for a trend the banner's baseline)."""
+
+    name: str
+    values: Sequence[float]
+    mine: float | None
+    banner: float | None = None
+    target: float | None = None
+
+
+def comparison_dots(rows: Sequence[DotRow], *, highlight: str, unit: str, others_label: str,
+                    banner_label: str, target_label: str) -> Svg:
+    """Several indicators of one unit against every other unit, one row each: the other units as grey
+    dots, this unit as a blue dot with its figure at the right, the target as a red bar and the banner's
+    figure as a black one, all on one axis (0–100 for percentages).
+
+    It replaces one bar chart per indicator in a township's report (19 charts on six pages for the demo
+    county): one chart per plan section says where the unit stands on each indicator, and it stays one
+    row per indicator at 600 units (the dots overlap; the blue one is drawn last, on top). Names wrap
+    between characters to at most three lines, never into the plot."""
+    fig, ax = _figure(height=max(1.4, ROW_DOTS * len(rows) + 0.9))
+    ax.grid(axis="y", visible=False)
+    ax.grid(axis="x", color=GRID, linewidth=0.6)
+    ys = list(range(len(rows)))[::-1]  # the plan's order, top down
+    label_room = LABEL_ROOM * fig.dpi
+    names = [_wrap_any(fig, r.name, 8, label_room) for r in rows]
+    for y, r in zip(ys, rows, strict=True):
+        ax.scatter(list(r.values), [y] * len(r.values), s=16, color=BAR, alpha=0.8, linewidths=0, zorder=2)
+        if r.target is not None:
+            ax.plot([r.target], [y], marker="|", markersize=13, markeredgewidth=1.6, color=TARGET, zorder=3)
+        if r.banner is not None:
+            ax.plot([r.banner], [y], marker="|", markersize=9, markeredgewidth=1.4, color=INK, zorder=3)
+        if r.mine is not None:
+            ax.scatter([r.mine], [y], s=38, color=HIGHLIGHT, zorder=4, linewidths=0)
+            ax.text(1.01, y, _fmt(r.mine, unit, r.target), transform=ax.get_yaxis_transform(), ha="left",
+                    va="center", fontsize=7.5, color=HIGHLIGHT)
+    everything = [v for r in rows for v in (*r.values, r.banner, r.target, r.mine) if v is not None]
+    if unit == "%" and everything and min(everything) >= 0 and max(everything) <= 100:
+        ax.set_xlim(-2, 102)
+        ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.0f}%")
+    else:
+        _zero_based(ax, everything, None, None, "x")
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.set_yticks(ys, names, fontsize=8)
+    ax.tick_params(axis="y", length=0)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", linestyle="", color=HIGHLIGHT, markersize=6, label=_legend_name(highlight)),
+               Line2D([], [], marker="o", linestyle="", color=BAR, markersize=5, label=others_label),
+               Line2D([], [], marker="|", linestyle="", color=TARGET, markersize=9, markeredgewidth=1.6,
+                      label=target_label),
+               Line2D([], [], marker="|", linestyle="", color=INK, markersize=7, markeredgewidth=1.4,
+                      label=banner_label)]
+    ax.legend(handles=handles, fontsize=7.5, frameon=False, loc="lower left", bbox_to_anchor=(0.0, 1.0),
+              ncol=4, handletextpad=0.3, columnspacing=1.2)
+    _fit(fig, ax)
+    return _svg(fig)
+
+
+def _wrap_any(fig, text: str, size: float, room: float, most: int = 3) -> str:
+    """Chinese text on lines of at most ``room`` pixels, broken between any two characters (as Chinese
+    is), never before closing punctuation, the lines about equally long (not one character left alone
+    on the last); past ``most`` lines the rest is cut with "…" (the full name is in the table beside
+    the chart)."""
+    def lines_of(width: float) -> list[str]:
+        lines = [""]
+        for ch in text:
+            if lines[-1] and _widths(fig, [lines[-1] + ch], size)[0] > width and ch not in NO_LINE_START:
+                lines.append(ch)
+            else:
+                lines[-1] += ch
+        return lines
+
+    lines = lines_of(room)
+    if 1 < len(lines) <= most:  # the narrowest width that still needs no more lines: balanced lines
+        total = _widths(fig, [text], size)[0]
+        for share in (total / len(lines) * f for f in (1.02, 1.08, 1.15, 1.25)):
+            even = lines_of(min(share, room))
+            if len(even) == len(lines):
+                lines = even
+                break
+    if len(lines) > most:
+        lines = lines[:most]
+        lines[-1] = lines[-1][:-1] + "…"
+    return "\n".join(lines)
+
+
 def _lying_bars(pairs: list[tuple[str, float]], *, banner: float | None, target: float | None, unit: str,
                 highlight: str, banner_label: str, target_label: str) -> str:
     """The township chart with horizontal bars, one row per name (names too long to stand under bars)."""
@@ -300,72 +390,6 @@ def _line_height(fig, size: float) -> float:
     return float(height)
 
 
-def distribution_chart(values: Sequence[float | None], *, mine: float, name: str, banner: float | None,
-                       target: float | None, unit: str, count_label: str, banner_label: str = "全域",
-                       target_label: str = "目标") -> str:
-    """How many townships fall in each range of values, with one township marked.
-
-    Used in a township's own report when there are too many townships to name (> CROWDED_BARS): 30
-    unreadable names of the lowest townships hid where this township stands, while a distribution
-    answers that, and draws the same few bars at 13 townships as at 600 (per-report time stays flat).
-    """
-    from matplotlib.ticker import MaxNLocator
-
-    lines = [x for x in (banner, target) if x is not None]
-    edges, counts, mark = histogram([v for v in values if v is not None], mine, lines,
-                                    cap=100.0 if unit == "%" else None)
-    fig, ax = _figure(height=2.6)
-    colours = [HIGHLIGHT if i == mark else BAR for i in range(len(counts))]
-    ax.bar(edges[:-1], counts, width=[b - a for a, b in pairwise(edges)], align="edge", color=colours,
-           edgecolor="white", linewidth=0.8)
-    ax.axvline(mine, color=HIGHLIGHT, linewidth=1.4, label=f"{_legend_name(name)} {_fmt(mine, unit, target)}")
-    if banner is not None:
-        ax.axvline(banner, color=INK, linestyle=":", linewidth=1, label=f"{banner_label} {_fmt(banner, unit, target)}")
-    if target is not None:
-        ax.axvline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"{target_label} {_target(target, unit)}")
-    ax.set_xticks(edges, _thinned(fig, ax, edges, [_edge(e, unit) for e in edges], 7.5), fontsize=7.5)
-    ax.set_xlim(edges[0], edges[-1])
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
-    ax.set_ylabel(count_label, fontsize=8, color=INK)
-    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    _fit(fig, ax)
-    return _svg(fig)
-
-
-def _thinned(fig, ax, edges: Sequence[float], labels: list[str], size: float) -> list[str]:
-    """Every edge's label, or every second (third …) one where wide figures would touch (the first
-    edge always keeps its label)."""
-    scale = ax.get_position().width * fig.bbox.width / ((edges[-1] - edges[0]) or 1.0)
-    widths = _widths(fig, labels, size)
-    for step in range(1, len(labels) + 1):
-        kept = list(range(0, len(labels), step))
-        if all((edges[b] - edges[a]) * scale >= (widths[a] + widths[b]) / 2 + GAP for a, b in pairwise(kept)):
-            return [t if i % step == 0 else "" for i, t in enumerate(labels)]
-    return labels[:1] + [""] * (len(labels) - 1)
-
-
-def histogram(values: Sequence[float], mine: float, lines: Sequence[float] = (),
-              cap: float | None = None) -> tuple[list[float], list[int], int]:
-    """Round bin edges covering the values and the reference lines, the count in each bin, and the bin
-    holding ``mine``. The last bin includes its upper edge, as in ``numpy.histogram``. When every
-    value is the same, the range is widened around it, but not past ``cap`` (100 for a percentage)."""
-    from matplotlib.ticker import MaxNLocator
-
-    lo, hi = min(*values, mine, *lines), max(*values, mine, *lines)
-    if hi - lo < 1e-9:
-        pad = max(abs(lo) * 0.05, 1.0)
-        lo, hi = lo - pad, (hi if cap is not None and cap - 1e-9 <= hi <= cap + 1e-9 else hi + pad)
-    ticks = MaxNLocator(nbins=10, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
-    eps = (hi - lo) * 1e-9  # tick arithmetic is not exact
-    first = max(int(np.searchsorted(ticks, lo + eps, side="right")) - 1, 0)
-    last = min(int(np.searchsorted(ticks, hi - eps, side="left")), len(ticks) - 1)
-    edges = ticks[first:last + 1].round(10)
-    edges[0], edges[-1] = min(edges[0], lo), max(edges[-1], hi)
-    counts, _ = np.histogram(values, bins=edges)
-    mark = min(max(int(np.searchsorted(edges, mine, side="right")) - 1, 0), len(counts) - 1)
-    return [float(e) for e in edges], [int(c) for c in counts], mark
-
-
 def status_chart(labels: Sequence[str], summaries: Sequence[dict[Status, int]]) -> str:
     """Stacked horizontal bars: how many indicators of each section are in each status."""
     fig, ax = _figure(height=0.45 * len(labels) + 0.9)
@@ -411,6 +435,3 @@ def _target(target: float, unit: str) -> str:
     return text
 
 
-def _edge(v: float, unit: str) -> str:
-    text = f"{v:,.0f}" if abs(v - round(v)) < 1e-9 else f"{v:,.10g}"
-    return text + ("%" if unit == "%" else "")

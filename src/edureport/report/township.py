@@ -12,7 +12,14 @@ from edureport.data.store import DataSet
 from edureport.kinds import get_kind
 from edureport.metrics.compute import status_columns, status_summary
 from edureport.plan.model import Plan
-from edureport.report.blocks import figure_span, figures_for, indicator_table, lagging, no_data_note
+from edureport.report.blocks import (
+    figure_span,
+    figures_for,
+    indicator_table,
+    lagging,
+    no_data_note,
+    township_comparisons,
+)
 from edureport.report.context import ReportContext, activities_block, closing_note, cover, projects_block
 from edureport.report.htmlkit import Block, esc, heading, join, paragraph, table
 from edureport.report.kinds import Job, ReportKind, register, township_rows, unique_stems
@@ -44,16 +51,17 @@ def township_indicators(ctx: ReportContext) -> Block:
     mine = ctx.results("township", ctx.township)
     tab, n = indicator_table(ctx, mine, f"{ctx.township}各项指标与{ctx.region}对比", compare=True)
     ratios = [r for r in mine if get_kind(r.kind).proportion]
-    figs = figures_for(ctx, ratios, level="township", entity=ctx.township, highlight=ctx.township, trends="lagging")
-    refs = f"各项指标的目标、本{ctx.plan.township_label}与{ctx.region}数值及排名见表{n}"
-    if figs.towns:  # name only the charts there are
-        extra = "（滞后指标另附逐月变化）" if figs.trends else ""
-        refs += (f"；{kind_words(figs.compared)}类指标的各{ctx.plan.township_label}对比{extra}"
-                 f"见{figure_span(figs.trends + figs.towns)}")
-    elif figs.trends:
+    figs = figures_for(ctx, ratios, level="township", entity=ctx.township, trends="lagging", compare=False)
+    comps = township_comparisons(ctx, ratios)
+    label = ctx.plan.township_label
+    refs = f"各项指标的目标、本{label}与{ctx.region}数值及排名见表{n}"
+    if comps.numbers:
+        refs += f"；{kind_words(comps.kinds)}类指标与其他{label}的比较见{figure_span(comps.numbers)}"
+    if figs.trends:
         refs += f"；滞后指标的逐月变化见{figure_span(figs.trends)}"
     note = f"排名按实际值计算（“低于”“≤”“＜”类指标数值越小越靠前）；分解目标按本级适用单位数占{ctx.region}的比例计算。"
-    return join([heading(2, "二、主要指标完成情况"), paragraph(refs + "。"), paragraph(note, "note"), tab, figs.block])
+    return join([heading(2, "二、主要指标完成情况"), paragraph(refs + "。"), paragraph(note, "note"), tab, figs.block,
+                 comps.block, *([paragraph(comps.same, "note")] if comps.same else [])])
 
 
 def township_schools(ctx: ReportContext) -> Block:
