@@ -56,12 +56,10 @@ with contextlib.suppress(ImportError):
     from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "data" / "demo"
 ARTEFACTS = ROOT / "tests" / "artefacts" / "jupyterlab"
 TOWNSHIP = "图克镇"
 REPORTS = {"township": f"township-{TOWNSHIP}", "section": "section-2"}  # test id → notebook stem
 
-BUILD_TIMEOUT = 300  # s, two reports (about 30 s on two cores)
 START_TIMEOUT = 60  # s, until the server answers /api/status
 UI_TIMEOUT_MS = 30_000  # every browser wait
 DIALOG_TIMEOUT_MS = 10_000  # the kernel dialog comes about a second after the notebook
@@ -89,19 +87,11 @@ def log(message: str) -> None:
 # --- the executed notebooks ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The folder the server shows: copies of the notebooks ``edureport build`` executed."""
-    out = tmp_path_factory.mktemp("lab-build")
-    env = {**os.environ, "EDUREPORT_CACHE_DIR": str(tmp_path_factory.mktemp("lab-cache"))}
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "edureport", "build", "--data", str(DEMO), "--out", str(out), "-q",
-         "--only", f"township:{TOWNSHIP}", "--only", "section:2", "--formats", "html"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
-    assert proc.returncode == 0, f"edureport build failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    log(f"edureport build: {time.monotonic() - started:.1f} s")
+def lab_root(full_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder the server shows: copies of notebooks ``edureport build`` executed (the session's one
+    build of the demo data)."""
     root = tmp_path_factory.mktemp("lab-root")
-    executed = sorted(out.glob("*/*/notebooks/*.ipynb"))
+    executed = [p for p in sorted(full_build.glob("*/*/notebooks/*.ipynb")) if p.stem in set(REPORTS.values())]
     for path in executed:
         shutil.copy2(path, root / path.name)
     assert {p.stem for p in executed} == set(REPORTS.values()), executed
