@@ -158,3 +158,26 @@ def test_township_reports_of_a_big_county_chart_distributions(tmp_path: Path, pl
     html = section_tasks(section).html
     bars = re.findall(r"<figcaption>图\d+　(各苏木镇[^<]*)</figcaption>", html)
     assert bars and not [c for c in bars if c.endswith("分布")]
+
+
+@pytest.mark.parametrize(("values", "named_equal"), [
+    ([100.0, 100.0, 100.0], True),   # every township at 100 %: one sentence, no row
+    ([100.0, None, 100.0], False),  # one without data: not "均为100%", it stays a row of the chart
+    ([100.0, 99.9, 100.0], False),
+])
+def test_only_truly_equal_figures_are_named_instead_of_charted(monkeypatch: pytest.MonkeyPatch, values,
+                                                               named_equal: bool) -> None:
+    from edureport.report.blocks import township_comparisons
+
+    ctx = ReportContext.load("township", plan_file=str(PLAN_2023), data_dir=str(DEMO), as_of="2023-12-31",
+                             township="图克镇")
+    results = [r for r in ctx.results("township", "图克镇") if r.unit == "%" and r.actual is not None
+               and ctx.plan.indicator(r.indicator_id).level != "banner"]
+    target = results[0]
+    real = ctx.township_values
+    monkeypatch.setattr(ctx, "township_values", lambda i: (["甲", "乙", "丙"], values) if i == target.indicator_id
+                        else real(i))
+    comps = township_comparisons(ctx, results)
+    assert (f"{target.name}（均为" in comps.same) == named_equal
+    drawn = re.sub(r"\s+", "", re.sub(r"<[^>]+>", "", comps.block.html))
+    assert (re.sub(r"\s+", "", target.name) in drawn) != named_equal

@@ -24,15 +24,8 @@ class BuildLock:
 
     def acquire(self, wait: bool = False) -> BuildLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock = locks.open_lock(self.path, record_holder=True)
-        try:
-            taken = lock.acquire(math.inf if wait else 0)
-            pid = None if taken else lock.holder()
-        except BaseException:
-            lock.close()
-            raise
-        if not taken:
-            lock.close()
+        lock, pid = locks.take(self.path, wait=math.inf if wait else 0)
+        if lock is None:
             who = f"（进程 {pid}）" if pid else ""
             raise BuildLockedError(f"另一个 edureport build 正在使用输出文件夹 {self.path.parent}{who}"
                                    "（或 edureport send 正在发送其中的报告）；请等它结束，或加 --wait 排队等待")

@@ -110,6 +110,22 @@ class Lock:
             time.sleep(poll if math.isinf(deadline) else max(0.0, min(poll, deadline - time.monotonic())))
 
 
+def take(path: str | Path, *, shared: bool = False, wait: float = 0.0) -> tuple[Lock | None, int | None]:
+    """Open the lock file ``path`` (recording its holder) and take it, waiting up to ``wait`` seconds:
+    ``(lock, None)`` when taken, ``(None, holder's pid or None)`` when another process holds it. The lock
+    is closed again on any error, and on an interrupt while waiting. ``OSError`` when it cannot be opened."""
+    lock = open_lock(path, shared=shared, record_holder=True)
+    try:
+        if lock.acquire(wait):
+            return lock, None
+        pid = lock.holder()
+    except BaseException:
+        lock.close()
+        raise
+    lock.close()
+    return None, pid
+
+
 def open_lock(path: str | Path, *, shared: bool = False, stand_in: str | Path | None = None,
               record_holder: bool = False) -> Lock:
     """A lock on ``path`` (a folder, or a file created if missing), not yet taken.

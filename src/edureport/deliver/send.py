@@ -363,37 +363,24 @@ def _teller(dist: Distribution, say: Say | None) -> Say:
 def _build_lock(folder: Path) -> locks.Lock:
     """The output folder's build lock, shared: no build rewrites the reports while they are sent."""
     path = folder.parent.parent / BUILD_LOCK_FILE  # folder: <out>/<year>/<as-of>
-    try:
-        lock = locks.open_lock(path, shared=True, record_holder=True)
-    except OSError as exc:
-        raise output_error(path, exc) from None
-    try:
-        taken = lock.try_acquire()
-        pid = None if taken else lock.holder()
-    except BaseException:
-        lock.close()
-        raise
-    if not taken:
-        lock.close()
+    lock, pid = _take(path, shared=True)
+    if lock is None:
         who = f"（进程 {pid}）" if pid else ""
         raise SendLockedError(f"edureport build 正在使用输出文件夹 {path.parent}{who}，报告可能正被改写；"
                               "请等构建结束后再发送")
     return lock
 
 
-def _acquire(folder: Path) -> locks.Lock:
+def _take(path: Path, *, shared: bool = False) -> tuple[locks.Lock | None, int | None]:
     try:
-        lock = locks.open_lock(folder / LOCK_FILE, record_holder=True)
+        return locks.take(path, shared=shared)
     except OSError as exc:
-        raise output_error(folder / LOCK_FILE, exc) from None
-    try:
-        taken = lock.try_acquire()
-        pid = None if taken else lock.holder()
-    except BaseException:
-        lock.close()
-        raise
-    if not taken:
-        lock.close()
+        raise output_error(path, exc) from None
+
+
+def _acquire(folder: Path) -> locks.Lock:
+    lock, pid = _take(folder / LOCK_FILE)
+    if lock is None:
         who = f"（进程 {pid}）" if pid else ""
         raise SendLockedError(f"另一个 edureport send 正在发送 {folder} 的报告{who}；请等它结束后再运行")
     return lock

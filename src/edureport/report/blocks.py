@@ -121,7 +121,8 @@ def township_comparisons(ctx: ReportContext, results: list[IndicatorResult]) -> 
                 continue
             _names, values, banner, target = found
             shown = [v for v in values if v is not None]
-            if max(shown) - min(shown) < 1e-9:
+            # "均为…" only where every township has that figure: one without data is no "same" (it is drawn)
+            if len(shown) == len(values) and max(shown) - min(shown) < 1e-9:
                 same.append(f"{r.name}（均为{r.actual_text if r.actual is not None else f'{shown[0]:g}{r.unit}'}）")
                 continue
             by_baseline = get_kind(r.kind).baseline_is_reference
