@@ -33,14 +33,15 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 
 @pytest.fixture(scope="session")
 def full_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One complete build of the demo data (13 reports), shared by the report and build tests;
-    tests that change outputs work on a copy."""
+    """One complete build of the demo data (13 reports, HTML, PDF and Word), shared by the report, build
+    and Word tests; tests that change outputs work on a copy."""
     from edureport.batch.build import build
 
     out = tmp_path_factory.mktemp("full")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EDUREPORT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        summary = build(plan_file=PLAN_2023, data_dir=DEMO, as_of="2023-12-31", out=out, jobs=2)
+        summary = build(plan_file=PLAN_2023, data_dir=DEMO, as_of="2023-12-31", out=out, jobs=2,
+                        formats=("html", "pdf", "docx"))
     assert not summary.failed, [r.error for r in summary.failed]
     return out
 

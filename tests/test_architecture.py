@@ -203,3 +203,15 @@ def test_the_cycle_and_layer_checks_see_a_violation(monkeypatch: pytest.MonkeyPa
         test_no_module_imports_a_higher_layer()
     with pytest.raises(AssertionError):
         test_no_import_cycles()
+
+
+def test_the_command_line_starts_without_the_heavy_libraries() -> None:
+    """``edureport --help``, ``import``, ``validate``… load none of the libraries kept lazy: nbformat
+    alone (through jsonschema) cost 2.4 s of every command's start when render/document imported it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, edureport.cli.main; "
+            f"print(sorted(set({sorted(LAZY)!r}) & {{m.split('.')[0] for m in sys.modules}}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout

@@ -39,19 +39,22 @@ def copy_build(full: Path, tmp_path: Path) -> Path:
     return out
 
 
+REPORTS = 34  # 6 sections, 6 townships, 21 departments (the plan's leads), the year-end review
+
+
 def test_full_build_outputs(full_build: Path) -> None:
     folder = report_folder(full_build)
-    assert len(list((folder / "html").glob("*.html"))) == 13
-    assert len(list((folder / "pdf").glob("*.pdf"))) == 13
+    assert len(list((folder / "html").glob("*.html"))) == REPORTS
+    assert len(list((folder / "pdf").glob("*.pdf"))) == REPORTS
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    assert len(manifest["reports"]) == 13 and {r["status"] for r in manifest["reports"]} == {"built"}
+    assert len(manifest["reports"]) == REPORTS and {r["status"] for r in manifest["reports"]} == {"built"}
     for report in manifest["reports"]:
         for entry in report["files"].values():
             assert file_sha256(folder / entry["path"]) == entry["sha256"]
     assert manifest["data"]["fingerprint"] and manifest["plan"]["sha256"] and manifest["versions"]["edureport"]
     assert set(manifest["data"]["files"]) >= {"observations.csv", "schools.csv"}
     index = (folder / "index.html").read_text(encoding="utf-8")
-    assert index.count('href="html/') == 13 and index.count('href="pdf/') == 13
+    assert index.count('href="html/') == REPORTS and index.count('href="pdf/') == REPORTS
     assert "http://" not in index and "https://" not in index
 
 
@@ -105,7 +108,7 @@ def test_a_failing_report_does_not_stop_the_others(full_build: Path, tmp_path: P
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     status = {r["key"]: r["status"] for r in manifest["reports"]}
     assert status.pop("township:乌审召镇") == "failed"
-    assert set(status.values()) <= {"built", "unchanged"} and len(status) == 12
+    assert set(status.values()) <= {"built", "unchanged"} and len(status) == REPORTS - 1
     assert {p: file_sha256(folder / p) for p in good} == good, "the last good files stay published"
     index = (folder / "index.html").read_text(encoding="utf-8")
     assert "注入的错误" in index and 'href="notebooks/township-乌审召镇.failed.ipynb"' in index

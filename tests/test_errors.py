@@ -31,7 +31,7 @@ PROBLEMS = [Problem(file="observations.csv", message="不是有效的数字", ro
 # Errors whose constructor takes more than a message, with sample arguments.
 ARGS = {
     "ProblemsError": (PROBLEMS,), "PlanError": (PROBLEMS,), "DataValidationError": (PROBLEMS,),
-    "CommentaryError": (PROBLEMS,), "DistributionError": (PROBLEMS,),
+    "CommentaryError": (PROBLEMS,), "DistributionError": (PROBLEMS,), "RemovalError": (PROBLEMS, "加 --allow-removals"),
     "UnknownKindError": ("指标类型", "percent", ["ratio", "count"]),
     "ReportFailedError": (SimpleNamespace(title="图克镇2023年工作进展报告"), "ZeroDivisionError: x", "a.ipynb"),
 }

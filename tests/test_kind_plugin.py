@@ -163,7 +163,8 @@ def test_the_excel_form_and_import(plan_file: Path, data_dir: Path, tmp_path: Pa
     for n, row in enumerate(mine):
         row[7].value = 70 + n
     book.save(form)
-    result = run("import", form, "--data", data_dir, "--plan", plan_file)
+    # only SM1 is filled in this blank form: the township-month's other rows go, which must be confirmed
+    result = run("import", form, "--data", data_dir, "--plan", plan_file, "--allow-removals")
     assert result.exit_code == 0, result.output
     obs = pd.read_csv(data_dir / "observations.csv", encoding="utf-8-sig", dtype=str)
     got = obs[(obs["指标代码"] == "SM1") & (obs["期间"] == MONTH) & (obs["苏木镇"] == TOWN)]

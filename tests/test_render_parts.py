@@ -181,3 +181,28 @@ def test_only_truly_equal_figures_are_named_instead_of_charted(monkeypatch: pyte
     assert (f"{target.name}（均为" in comps.same) == named_equal
     drawn = re.sub(r"\s+", "", re.sub(r"<[^>]+>", "", comps.block.html))
     assert (re.sub(r"\s+", "", target.name) in drawn) != named_equal
+
+
+@pytest.mark.parametrize("names", [
+    ["甲镇", "乙镇", "丙镇", "丁镇"],  # bars standing
+    [f"一个名称很长很长的第{i}个苏木镇" for i in range(4)],  # bars lying
+])
+def test_value_labels_stand_clear_of_the_reference_lines(monkeypatch: pytest.MonkeyPatch, names: list[str]) -> None:
+    """The region's figure and the target cross the labelled bars' figures: every figure stands on a white
+    ground drawn above the lines, so no line runs through a figure (issue 17)."""
+    from edureport.report import charts
+
+    figures = []
+    monkeypatch.setattr(charts, "_svg", lambda fig: figures.append(fig) or "")
+    values = [80.0, 85.0, 90.0, 95.0]
+    township_chart(names, values, banner=86.0, target=90.5, unit="%", highlight=names[0])
+    trend_chart(["2023-01", "2023-02"], [89.0, 90.0], target=90.3, unit="%", label="本旗")
+    for fig in figures:
+        ax = fig.axes[0]
+        lines = [line.get_zorder() for line in ax.get_lines()]
+        labels = [t for t in ax.texts if t.get_text().strip().endswith("%")]
+        assert labels and lines
+        for text in labels:
+            ground = text.get_bbox_patch()
+            assert ground is not None and ground.get_facecolor()[:3] == (1.0, 1.0, 1.0) and ground.get_alpha() >= 0.8
+            assert text.get_zorder() > max(lines)

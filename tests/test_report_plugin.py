@@ -153,7 +153,7 @@ def test_unregistered_kind_is_refused_by_name(toy_kind: IndicatorsList, tmp_path
         register(toy_kind)
     assert result.exit_code == 2, result.output + result.stderr
     assert f"未知的报告类型“{TOY}”" in result.stderr
-    assert "可用：review、section、township" in result.stderr
+    assert "可用：department、review、section、township" in result.stderr
     assert not (tmp_path / "out" / "2024").exists()
 
 

@@ -37,7 +37,7 @@ def built(full_build: Path) -> dict[str, dict[str, Path]]:
 
 
 def test_registry_covers_the_three_notebooks() -> None:
-    assert set(REPORTS.keys()) == {"section", "township", "review"}
+    assert set(REPORTS.keys()) == {"section", "township", "department", "review"}
     for kind in REPORTS:
         assert (notebooks_dir() / kind.notebook).is_file()
 
@@ -159,7 +159,8 @@ def test_notebooks_are_stored_without_outputs() -> None:
                 assert cell.outputs == [] and cell.execution_count is None, path
 
 
-@pytest.mark.parametrize("notebook", ["section_report.ipynb", "township_report.ipynb", "year_end_review.ipynb"])
+@pytest.mark.parametrize("notebook", ["section_report.ipynb", "township_report.ipynb", "department_report.ipynb",
+                                      "year_end_review.ipynb"])
 def test_parameters_are_documented(notebook: str) -> None:
     import papermill
 

@@ -24,7 +24,7 @@ from edureport.batch.keys import job_key, shown_by_township_reports
 from edureport.batch.lock import LOCK_FILE, BuildLock
 from edureport.batch.manifest import read_manifest, report_entry, write_index, write_manifest
 from edureport.core.asof import as_of_date
-from edureport.core.errors import CommentaryError, Problem
+from edureport.core.errors import AsOfError, CommentaryError, Problem
 from edureport.core.paths import (
     OutputError,
     check_output,
@@ -38,6 +38,8 @@ from edureport.core.paths import (
     utf8_problem,
 )
 from edureport.data.store import load_data
+from edureport.metrics.change import compare_date, has_data_by
+from edureport.metrics.results_cache import shared_table
 from edureport.plan.commentary import load_commentary
 from edureport.plan.load import load_plan
 from edureport.render.outputs import DEFAULT_FORMATS, output_files, output_formats
@@ -65,12 +67,15 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
           scheduler: str | None = None, wait_for_lock: bool = False, commentary: str | Path | None = None,
           on_event: Event | None = None, allow_outside_year: bool = False,
           on_plan: Callable[[list[Job], list[Job]], None] | None = None,
-          then: Callable[[BuildSummary], None] | None = None) -> BuildSummary:
+          then: Callable[[BuildSummary], None] | None = None, compare_to: str = "") -> BuildSummary:
     """Build the selected reports from one snapshot of the data.
 
     The data folder is validated and fingerprinted once, here, under its shared lock; every report then
     reads exactly that snapshot (the verified cache entry of that fingerprint), so an import while the
     build runs changes the next build only, never half of this one.
+
+    ``compare_to``: the previous report's date for 较上期变化 ("" = the last month end before ``as_of``); a
+    job parameter when given, so it is part of every report's input key.
 
     ``then``: called with the finished build while its lock is still held (``build --send`` sends from
     it, so no other build rewrites the reports in between).
@@ -85,6 +90,10 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
         raise OutputError("；".join(odd))
     plan = load_plan(plan_path)
     when = as_of_date(plan, as_of, allow_outside_year=allow_outside_year)
+    try:
+        before = compare_date(compare_to, when, year=plan.year)
+    except AsOfError as exc:
+        raise AsOfError(f"--compare-to：{exc}") from None
     # The commentary: --commentary, else the one beside the plan, else the bureau folder's (see paths).
     notes_path = Path(commentary) if commentary else default_commentary_file(plan_path, plan.year)
     if commentary and not notes_path.exists() and not notes_path.is_symlink():  # a mistyped name says so
@@ -105,12 +114,16 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
               "data_fingerprint": data.fingerprint}
     if allow_outside_year:  # only then, so the reports' input keys stay what they were
         common["allow_outside_year"] = True
+    if compare_to not in (None, ""):  # only then: a notebook (a plug-in's) without compare_to still runs;
+        common["compare_to"] = before.isoformat()  # "" is fixed by as_of, which the key has already
     lock = BuildLock(root).acquire(wait=wait_for_lock)
     try:
         _clear_leftovers(folder)
         previous = {e["key"]: e for e in read_manifest(folder).get("reports", [])}
         # Also stores every township's results once for all reports (see results_cache).
         shown = shown_by_township_reports(data, when, allow_outside_year) if selected else ""
+        if selected and has_data_by(data, before):  # the previous date's results too, once for all reports
+            shared_table(data, before, allow_outside_year=allow_outside_year)
         keys = {j.key: job_key(j, data, common=common, notebook=notebook_file(j),
                                shown_results=shown) for j in selected}
         todo = [j for j in selected if force or not _unchanged(previous.get(j.key), keys[j.key], folder, formats)]
@@ -143,7 +156,8 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
             entry["headline"] = kept if entry["status"] == "failed" else heads.get(entry["key"])
         run = {"plan": {"file": str(plan_path), "sha256": plan.sha256, "title": plan.title, "issuer": plan.issuer},
                "data": {"dir": str(data_path), "fingerprint": data.fingerprint, "files": dict(data.sources)},
-               "as_of": when.isoformat(), "formats": list(formats), "executor": executor,
+               "as_of": when.isoformat(), "compare_to": before.isoformat(), "formats": list(formats),
+               "executor": executor,
                "only": list(only or [])}  # a build of some reports only: delivery then expects no others
         summary = BuildSummary(folder, results)
         try:

@@ -8,7 +8,7 @@
       params/          plan-<year>.yaml, commentary-<year>.yaml (an empty template), demo-reference.yaml
       data/            data folders (the demo data: data/demo)
       outputs/         reports and logs
-      notebooks/       the three report notebooks, for Jupyter (a build runs the package's own copies)
+      notebooks/       the report notebooks, for Jupyter (a build runs the package's own copies)
 
 The notebooks ask for the Jupyter kernel "edureport"; ``edureport init`` also registers it for the Python
 running it when no kernel of that name exists (``register_kernel``), else JupyterLab would ask which
@@ -216,7 +216,7 @@ def readme_text(plan: Plan, *, has_reference: bool) -> str:
 | `params/demo-reference.yaml` | {reference} |
 | `data/demo/` | 默认的数据文件夹（`edureport demo-data` 生成的演示数据）。实际报送的数据放在 `data/` 下另一个文件夹，命令中用 `--data data/<文件夹>` 指定 |
 | `outputs/` | 生成的报告：`outputs/<年度>/<截至日期>/` 下的 `index.html`、`html/`、`pdf/`、`notebooks/`；运行日志在 `outputs/logs/` |
-| `notebooks/` | 三个报告笔记本（各部分、各{town}、年度工作总结）：在 JupyterLab 中打开（`jupyter lab notebooks`；没有 JupyterLab 时先在同一 Python 环境中 `pip install 'jupyterlab>=4'`），“全部运行”即显示报告。笔记本使用内核“{KERNEL_DISPLAY}”，`edureport init` 已为安装 edureport 的 Python 注册（未能注册时 init 会给出手动注册的命令）；参数留空即用本文件夹的工作要点和 `data/demo`。`edureport build` 使用软件自带的同名笔记本，修改这里的副本不影响批量生成的报告 |
+| `notebooks/` | 四个报告笔记本（各部分、各{town}、各{plan.department_label}、年度工作总结）：在 JupyterLab 中打开（`jupyter lab notebooks`；没有 JupyterLab 时先在同一 Python 环境中 `pip install 'jupyterlab>=4'`），“全部运行”即显示报告。笔记本使用内核“{KERNEL_DISPLAY}”，`edureport init` 已为安装 edureport 的 Python 注册（未能注册时 init 会给出手动注册的命令）；参数留空即用本文件夹的工作要点和 `data/demo`。`edureport build` 使用软件自带的同名笔记本，修改这里的副本不影响批量生成的报告 |
 | `edureport.toml` | 工作文件夹的标记，请勿删除 |
 
 ## 常用命令

@@ -16,7 +16,7 @@ from typing import Any
 
 from edureport.batch.executors import kernel_manager_class
 from edureport.core.errors import EdureportError, ParameterError, ReportFailedError  # noqa: F401  (defined with every other error)
-from edureport.core.paths import PACKAGE_NOTEBOOKS, write_atomic
+from edureport.core.paths import PACKAGE_NOTEBOOKS, report_dir, write_atomic
 from edureport.render.document import notebook_to_html
 from edureport.render.outputs import DEFAULT_FORMATS, output_files, output_formats
 from edureport.report.kinds import Job
@@ -110,7 +110,8 @@ def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: st
         raise
     written = {"ipynb": str(files["ipynb"])}
     executed = nbformat.from_dict(nb)
-    html = notebook_to_html(executed, title=job.title, kind=job.kind)
+    index = Path(os.path.relpath(report_dir(out, year, as_of) / "index.html", files["ipynb"].parent)).as_posix()
+    html = notebook_to_html(executed, title=job.title, kind=job.kind, index=index)
     for fmt in output_formats(formats):
         write_atomic(files[fmt.name], fmt.render(html, executed, title=job.title))
         written[fmt.name] = str(files[fmt.name])

@@ -7,7 +7,9 @@ reads it to decide what is unchanged.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -18,11 +20,12 @@ from edureport.core.errors import EdureportError
 from edureport.core.fonts import font_face_css
 from edureport.core.paths import file_sha256, project_root, write_atomic
 from edureport.core.status import Status
+from edureport.intake.submissions import submissions_html
 from edureport.plan.load import load_plan
 from edureport.plan.model import Plan
 from edureport.render.document import stylesheet
 from edureport.render.outputs import output_formats
-from edureport.report.catalog import get_report_kind
+from edureport.report.catalog import get_report_kind, report_kinds
 from edureport.report.htmlkit import badge, esc
 
 PACKAGES = ("edureport", "pandas", "matplotlib", "papermill", "nbconvert", "weasyprint", "pyarrow")
@@ -105,7 +108,18 @@ def _detail(plan: Plan | None, parameters: dict[str, Any]) -> str:
     return plan.section(section).title
 
 
-GROUPS = ("总结", "各部分", "各{unit}")  # county-wide reports, one per plan section, one per unit (township)
+UNKNOWN_GROUP = 10  # where a report of a kind no longer registered goes: with the section reports ("各部分")
+
+
+def index_groups() -> dict[int, str]:
+    """Place → heading of the index page's groups, from the registered kinds (``ReportKind.group``): 0 总结,
+    10 各部分, 15 各{department}, 20 各{unit} for the built-in kinds; a place keeps its first kind's heading."""
+    out = {UNKNOWN_GROUP: "各部分"}
+    for kind in sorted(report_kinds(), key=lambda k: k.order, reverse=True):
+        out[kind.group[0]] = kind.group[1]
+    return dict(sorted(out.items()))
+
+
 INDEX_CSS = """
 .error{color:#c62828;font-size:8.5pt;margin-top:2pt}
 .detail{color:#555;font-size:8.5pt;margin:1pt 0 0;text-indent:0}
@@ -119,6 +133,13 @@ INDEX_CSS = """
 .find .count{color:var(--muted);font-size:9pt;margin-left:.5em}
 table.index td.n{text-align:right;white-space:nowrap}
 table.index th,table.index td:last-child{white-space:nowrap}
+table.index tr.this td{font-weight:bold}
+.submissions table{width:auto}.submissions td{text-align:center;white-space:nowrap}
+.submissions tbody th{background:#fff;white-space:nowrap}
+.submissions .s-late{color:#e08600}.submissions .s-missing,.submissions .s-overdue{color:#c62828;background:#fdecea}
+.submissions .s-unrecorded{color:#666}
+ul.chase{margin:.3em 0 1em;padding-left:1.5em}
+.submissions p{text-indent:0}
 table.index td.n.lag{color:#e08600}table.index td.n.miss{color:#c62828}
 @media print{.find{display:none}}
 """
@@ -145,13 +166,18 @@ INDEX_SCRIPT = """
 
 
 def _group(entry: dict[str, Any]) -> int:
-    """0: the whole region (the year-end review), 1: one plan section, 2: one unit — from the part of the data
-    the report's kind says it reads, so nothing here knows a kind by name."""
+    """The place of the report's group on the index page (0: the whole region) — the one its kind declares
+    (``ReportKind.group``), so nothing here knows a kind by name."""
     try:
-        scope = get_report_kind(entry["kind"]).subset(**(entry.get("parameters") or {}))
+        return get_report_kind(entry["kind"]).group[0]
     except (KeyError, TypeError, EdureportError):
-        return 1
-    return 2 if "township" in scope else 1 if "section" in scope else 0
+        return UNKNOWN_GROUP
+
+
+def _heading(place: int, plan: Plan | None) -> str:
+    """A group's heading in the plan's words (“各苏木镇”, “各股室”)."""
+    unit, department = (plan.township_label, plan.department_label) if plan is not None else ("单位", "股室")
+    return index_groups().get(place, "各部分").format(unit=unit, department=department)
 
 
 def _rate(counts: dict[str, int]) -> str:
@@ -184,6 +210,50 @@ def _county_headline(plan: Plan | None, entries: list[dict[str, Any]]) -> str:
             f'达标率 <strong>{_rate(counts)}</strong>；{"，".join(parts)}</p>')
 
 
+def _submissions(plan: Plan | None, run: dict[str, Any]) -> str:
+    """Which units' monthly figures are in (数据报送情况) and the 催报 list, from the build's data folder and
+    its import log; "" when the plan or the data can no longer be read (the page still lists the reports)."""
+    if plan is None:
+        return ""
+    try:
+        return submissions_html(plan, Path(run["data"]["dir"]), dt.date.fromisoformat(run["as_of"]))
+    except (KeyError, TypeError, ValueError, OSError, EdureportError):
+        return ""
+
+
+def _builds(folder: Path, plan: Plan | None) -> str:
+    """Every as-of build in the same outputs folder (``<out>/<年度>/<截至日期>/``), newest first, this one
+    marked: its date, the region's 达标率 then and a link to its index page. A folder without a readable
+    manifest is no build and is left out. "" when this is the only build."""
+    root = folder.parent.parent
+    rows = []
+    for manifest in sorted(root.glob("*/*/manifest.json"), key=lambda p: (p.parent.parent.name, p.parent.name),
+                           reverse=True):
+        other = manifest.parent
+        this = other.resolve() == folder.resolve()
+        if not this and not (other / "index.html").is_file():
+            continue
+        doc = read_manifest(other)
+        if not isinstance(doc.get("reports"), list):
+            continue
+        whole = next((e for e in doc["reports"] if isinstance(e, dict) and _group(e) == 0 and e.get("headline")), None)
+        rate = _rate(whole["headline"]) if whole else "—"
+        when = esc(str(doc.get("as_of") or other.name))
+        title = esc(str((doc.get("plan") or {}).get("title", "")))
+        if this:
+            rows.append(f'<tr class="this"><td>{when}（本期）</td><td>{title}</td><td class="n">{rate}</td><td>—</td></tr>')
+        else:
+            href = esc(Path(os.path.relpath(other / "index.html", folder)).as_posix())
+            rows.append(f'<tr><td>{when}</td><td>{title}</td><td class="n">{rate}</td>'
+                        f'<td><a href="{href}">查看</a></td></tr>')
+    if len(rows) < 2:
+        return ""
+    region = plan.region_label if plan is not None else "全域"
+    return (f'<section class="builds"><h2>各期报告</h2><table class="index builds"><thead><tr><th>截至日期</th>'
+            f'<th>工作要点</th><th>{esc(region)}达标率</th><th>索引</th></tr></thead><tbody>{"".join(rows)}</tbody>'
+            "</table></section>")
+
+
 def write_index(folder: Path, title: str, data_text: str, run: dict[str, Any], entries: list[dict[str, Any]]) -> Path:
     """A self-contained portal page for leaders: the region's headline, then every report — grouped (总结,
     各部分, 各单位) — with its headline (达标率, 滞后, 未达标, 无数据), build status and links; failures with
@@ -191,7 +261,7 @@ def write_index(folder: Path, title: str, data_text: str, run: dict[str, Any], e
     scroll in their own area)."""
 
     plan = _plan_of(run)
-    groups: list[list[str]] = [[], [], []]
+    groups: dict[int, list[str]] = {place: [] for place in index_groups()}
     for e in entries:
         word, status = STATUS_WORDS.get(e["status"], (e["status"], Status.NO_DATA))
         detail = _detail(plan, e.get("parameters") or {})
@@ -208,21 +278,21 @@ def write_index(folder: Path, title: str, data_text: str, run: dict[str, Any], e
             note += f'　<a href="{esc(nb["path"])}">查看出错的笔记本</a>' if nb else ""
             note += "（下方链接为上次成功生成的版本）" if links else ""
             note += "</div>"
-        groups[_group(e)].append(
+        groups.setdefault(_group(e), []).append(
             f"<tr><td>{esc(e['title'])}{detail}{note}</td>{_headline_cells(e.get('headline'))}"
             f"<td>{badge(status).replace(status.value, word)}</td><td>{links or '—'}</td></tr>")
     unit = plan.township_label if plan is not None else "单位"
     head = ("<thead><tr><th>报告</th><th>达标率</th><th>滞后</th><th>未达标</th><th>无数据</th><th>状态</th>"
             "<th>文件</th></tr></thead>")
     sections = "".join(
-        f'<section class="group"><h2>{esc(name.format(unit=unit))}</h2><table class="index">{head}'
+        f'<section class="group"><h2>{esc(_heading(place, plan))}</h2><table class="index">{head}'
         f"<tbody>{''.join(rows)}</tbody></table></section>"
-        for name, rows in zip(GROUPS, groups, strict=True) if rows)
+        for place, rows in sorted(groups.items()) if rows)
     find = ('<p class="find" hidden><input type="search" id="find" placeholder="查找报告或'
             f'{esc(unit)}名称" aria-label="查找报告"><span class="count" id="found" aria-live="polite"></span></p>')
     body = (f'<header class="cover"><p class="issuer">{esc(run["plan"]["issuer"])}</p><h1 class="title">{esc(title)}</h1>'
             f'<p class="asof">{esc(data_text)}</p><p class="fingerprint">数据指纹 '
-            f'{esc(run["data"]["fingerprint"][:12])}</p></header>{_county_headline(plan, entries)}{find}{sections}')
+            f'{esc(run["data"]["fingerprint"][:12])}</p></header>{_county_headline(plan, entries)}{find}{sections}{_submissions(plan, run)}{_builds(folder, plan)}')
     css = stylesheet() + INDEX_CSS
     html = (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{esc(title)}</title><style>'

@@ -34,7 +34,7 @@ from edureport.cli.delivery import closing_line, distribution_option, read_distr
 from edureport.core import locks
 from edureport.core.errors import EdureportError, LockedError, ProblemsError
 from edureport.core.paths import check_output, output_error, outputs_dir
-from edureport.deliver.send import send_alert, send_build
+from edureport.deliver.send import send_after_build, send_alert
 from edureport.render.outputs import DEFAULT_FORMATS, FORMATS, output_formats
 from edureport.report.kinds import Job
 
@@ -120,6 +120,8 @@ def _in_use(log: Path) -> bool:
               help="补充说明文件（YAML），默认为工作要点文件旁的 commentary-<年度>.yaml，没有则为工作文件夹 params/ 中的同名文件")
 @as_of_option
 @allow_outside_year_option
+@click.option("--compare-to", default="",
+              help="较上期变化的比较日期（写法同 --as-of），须早于截至日期；默认为截至日期前的上一个月末")
 @click.option("--only", multiple=True, help="只生成部分报告，可重复：section:2、township:<名称>、review")
 @click.option("--formats", default=",".join(DEFAULT_FORMATS), show_default=True,
               help="输出格式，逗号分隔：" + "、".join(f"{f.name}（{f.label}）" for f in output_formats()))
@@ -136,7 +138,7 @@ def _in_use(log: Path) -> bool:
 @click.option("--send", is_flag=True,
               help="构建后按分发名单发送新的或有变化的报告（同 edureport send）；构建失败时改为向管理员发告警")
 @distribution_option
-def build_cmd(plan_file, data_dir, commentary, as_of, allow_outside_year, only, formats, jobs, force, timeout, executor, scheduler,
+def build_cmd(plan_file, data_dir, commentary, as_of, allow_outside_year, compare_to, only, formats, jobs, force, timeout, executor, scheduler,
               wait_for_lock, quiet, keep_logs, out, send, distribution) -> None:
     """生成报告（默认全部：各部分、各乡镇（按工作要点的称呼）、年度工作总结）：并行、增量、可中断恢复。"""
 
@@ -181,22 +183,15 @@ def build_cmd(plan_file, data_dir, commentary, as_of, allow_outside_year, only, 
         outcome["reported"] = True
         if dist is None:
             return
-        try:
-            sending = send_build(summary.folder, dist, build_locked=True, say=lambda line: log(
-                line, echo=not quiet or line.startswith(("发送失败", "注意"))))
-            log(closing_line(sending, False), echo=not quiet)
-            outcome["unsent"] = bool(sending.failed)
-        except EdureportError as exc:  # the reports are built (exit code 1, not 2): only sending did not start
-            text = exc.render(50) if isinstance(exc, ProblemsError) else str(exc)
-            log(f"发送未能开始：{text}", echo=False)
-            click.echo(f"错误：发送未能开始：{text}", err=True)
-            outcome["unsent"] = True
-            outcome["locked"] = isinstance(exc, LockedError)
-        except Exception as exc:  # never taken for a failed build: the reports are built
-            log(f"发送出错（内部错误 {type(exc).__name__}）：{exc}", echo=False)
-            click.echo(f"错误：发送出错（内部错误 {type(exc).__name__}）；已发送的都记在发送记录中，"
-                       f"其余下次运行 edureport send 时发送。日志：{log_path}", err=True)
-            outcome["unsent"] = True
+        after = send_after_build(summary.folder, dist, say=lambda line: log(
+            line, echo=not quiet or line.startswith(("发送失败", "注意"))))
+        outcome.update(unsent=after.unsent, locked=after.locked)
+        if after.summary is not None:
+            log(closing_line(after.summary, False), echo=not quiet)
+            return
+        log(after.stopped, echo=False)
+        click.echo(f"错误：{after.stopped}" + (f"；已发送的都记在发送记录中，其余下次运行 edureport send 时发送。"
+                                              f"日志：{log_path}" if after.internal else ""), err=True)
 
     def alert(heading: str, text: str) -> None:
         if dist is not None:
@@ -208,7 +203,7 @@ def build_cmd(plan_file, data_dir, commentary, as_of, allow_outside_year, only, 
                         formats=wanted, jobs=jobs, force=force, timeout=timeout, executor=executor,
                         scheduler=scheduler, wait_for_lock=wait_for_lock, commentary=commentary,
                         on_event=progress.event, on_plan=progress.plan, allow_outside_year=allow_outside_year,
-                        then=report)
+                        then=report, compare_to=compare_to)
     except EdureportError as exc:
         progress.close()
         log(str(exc), echo=False)

@@ -220,11 +220,13 @@ def main() -> None:
 from edureport.cli.build import build_cmd  # noqa: E402  (registers the command on the group)
 from edureport.cli.intake import import_cmd, template_cmd  # noqa: E402
 from edureport.cli.send import send_cmd  # noqa: E402
+from edureport.cli.submissions import submissions_cmd  # noqa: E402
 
 cli.add_command(build_cmd)
 cli.add_command(template_cmd)
 cli.add_command(import_cmd)
 cli.add_command(send_cmd)
+cli.add_command(submissions_cmd)
 
 # The usage line's placeholders in Chinese too ("用法： edureport build [选项]").
 cli.options_metavar, cli.subcommand_metavar = "[选项]", "命令 [参数]..."

@@ -107,6 +107,25 @@ class ProblemsError(EdureportError):
         return "\n".join(lines)
 
 
+class RemovalError(ProblemsError):
+    """An import would remove rows the submission does not have, and removals were not allowed."""
+
+    def __init__(self, problems: Iterable[Problem], hint: str = "", summary: Any = None):
+        self.hint, self.summary = hint, summary  # summary: the import's (intake.importer.ImportSummary), for a dry run
+        super().__init__(problems)
+
+    def __reduce__(self):
+        return (type(self), (self.problems, self.hint))
+
+    def render(self, limit: int | None = None) -> str:
+        shown = self.problems if limit is None else self.problems[:limit]
+        lines = [f"导入将删除数据文件夹中原有的 {len(self.problems)} 行（报送的表中没有这些行），已拒绝，未写入任何文件："]
+        lines += [p.format() for p in shown]
+        if len(shown) < len(self.problems):
+            lines.append(f"……另有 {len(self.problems) - len(shown)} 行未显示")
+        return "\n".join([*lines, self.hint] if self.hint else lines)
+
+
 class PlanError(ProblemsError):
     """The plan file (工作要点) is malformed or inconsistent."""
 

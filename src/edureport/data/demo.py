@@ -23,6 +23,7 @@ from edureport.core.errors import DemoDataError
 from edureport.data.entities import applicable
 from edureport.data.schema import plan_tables
 from edureport.kinds import KINDS, get_kind
+from edureport.plan.fields import NAME, check_text
 from edureport.plan.model import Indicator, Plan
 
 STUDENTS = {"幼儿园": (120, 420), "小学": (300, 1600), "初中": (400, 1300), "九年一贯制": (250, 900),
@@ -58,7 +59,7 @@ def reference_units(reference: dict[str, Any]) -> list[tuple[str, int | None]]:
         raise DemoDataError("参考名录的 townships 应为列表")
     out: list[tuple[str, int | None]] = []
     for entry in entries:
-        if isinstance(entry, dict) and set(entry) <= {"name", "generated_schools"}:
+        if isinstance(entry, dict) and set(entry) <= {"name", "generated_schools", "contact"}:
             name, count = entry.get("name"), entry.get("generated_schools")
         else:
             name, count = entry, None
@@ -71,6 +72,21 @@ def reference_units(reference: dict[str, Any]) -> list[tuple[str, int | None]]:
             raise DemoDataError(f"参考名录的 townships 中“{name}”出现了两次")
         out.append((name, count))
     return out
+
+
+def reference_contacts(reference: dict[str, Any]) -> dict[str, str]:
+    """Unit name → its contact for 催报 (``{name: 乌审召镇, contact: 张三 0477-0000000}``; optional, only the
+    units that give one). ``edureport submissions`` prints it beside a unit whose figures are missing."""
+    units = {name for name, _ in reference_units(reference)}  # the same checks as for the demo data
+    out: dict[str, str] = {}
+    for entry in reference.get("townships") or []:
+        if not isinstance(entry, dict) or entry.get("contact") in (None, ""):
+            continue
+        try:
+            out[entry["name"]] = check_text(entry["contact"], NAME)
+        except ValueError as exc:
+            raise DemoDataError(f"参考名录中“{entry['name']}”的 contact（联系人）有误：{exc}") from None
+    return {k: v for k, v in out.items() if k in units}
 
 
 def _reference_schools(reference: dict[str, Any]) -> list[dict[str, Any]]:

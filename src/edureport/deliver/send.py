@@ -23,7 +23,16 @@ from pathlib import Path
 
 from edureport.batch.lock import LOCK_FILE as BUILD_LOCK_FILE
 from edureport.core import locks
-from edureport.core.errors import DeliveryError, DistributionError, OutputError, Problem, SendLockedError
+from edureport.core.errors import (
+    DeliveryError,
+    DistributionError,
+    EdureportError,
+    LockedError,
+    OutputError,
+    Problem,
+    ProblemsError,
+    SendLockedError,
+)
 from edureport.core.paths import output_error
 from edureport.deliver.credentials import redact
 from edureport.deliver.distribution import Distribution, Recipient
@@ -126,6 +135,32 @@ def send_build(folder: Path, dist: Distribution, *, dry_run: bool = False, say: 
             tell(line)
         return summary
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+@dataclass
+class AfterBuild:
+    """What sending right after a build did (``send_after_build``)."""
+
+    summary: SendSummary | None = None  # None: sending did not start, or broke off
+    unsent: bool = False  # some recipients were not reached (the build's exit code is 1)
+    locked: bool = False  # another send of this folder held its lock (exit code 3)
+    stopped: str = ""  # why sending did not start or broke off: one line for the log and the terminal
+    internal: bool = False  # ``stopped`` is an internal error (a bug), not bad input
+
+
+def send_after_build(folder: Path, dist: Distribution, *, say: Say | None = None) -> AfterBuild:
+    """``send_build`` for a build that still holds its lock (``build --send``): the reports are built
+    whatever happens here, so no error escapes — a distribution problem, a locked send, even a bug become
+    an ``AfterBuild`` that says so; whatever went out before a failure is in the send log, and the rest
+    goes with the next ``edureport send``."""
+    try:
+        sending = send_build(folder, dist, build_locked=True, say=say)
+    except EdureportError as exc:
+        text = exc.render(50) if isinstance(exc, ProblemsError) else str(exc)
+        return AfterBuild(unsent=True, locked=isinstance(exc, LockedError), stopped=f"发送未能开始：{text}")
+    except Exception as exc:  # never a failed build: its reports are built
+        return AfterBuild(unsent=True, internal=True, stopped=f"发送出错（内部错误 {type(exc).__name__}）：{exc}")
+    return AfterBuild(sending, unsent=bool(sending.failed))
 
 
 def check_units(build: Build, dist: Distribution) -> None:

@@ -11,6 +11,9 @@ never touching what it does not own.
   and every row outside the replaced scope are kept byte for byte; new rows are appended in the file's
   own encoding and line ending. Sub-folders, other files, links, permissions and owners are untouched;
   a symlinked folder or table file is written through to its target.
+- **Removals asked for.** A row of the replaced scope that the submission does not have is removed
+  only with ``allow_removals`` (plain tables: ``replace`` too); otherwise the import is refused
+  (``RemovalError``, listing each such row) before anything is written, dry run or not.
 - **Transaction.** The new versions are written beside the old ones, the merged folder is validated as a
   whole, and the files are swapped in under a journal (``journal.Transaction``): a kill at any
   instant leaves exactly the old data and log, or exactly the new ones.
@@ -25,6 +28,7 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 from array import array
 from collections import Counter
 from collections.abc import Callable
@@ -35,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from edureport.core.csvsafe import neutralise, restore
-from edureport.core.errors import DataValidationError, MergeError, Problem
+from edureport.core.errors import DataValidationError, MergeError, Problem, RemovalError, for_display
 from edureport.data import datafolder, journal
 from edureport.data.csv_scan import ENCODINGS
 from edureport.data.normalize import plain_text
@@ -59,12 +63,38 @@ _LINE = re.compile(r"[^\n]*\n|[^\n]+")  # lines end at "\n" only, as for csv and
 
 
 @dataclass
+class RowChange:
+    """One row an import adds, changes or removes, located where an analyst finds it."""
+
+    action: str  # 新增 | 修改 | 删除
+    where: str  # the submission's file, sheet and row (新增, 修改) or the data file's row (删除)
+    key: str  # the row's key columns, in the plan's words ("期间 2023-06，学校代码 S00401，指标代码 T02-2")
+    diffs: list[tuple[str, str, str]] = field(default_factory=list)  # 修改: (column label, old, new)
+    values: str = ""  # 新增, 删除: the other filled columns
+    source: str = ""  # 删除: the submission (file) whose scope holds the row, and its sheet
+    sheet: str = ""
+    plain: bool = False  # 删除: that submission is a plain table (``--replace`` allows it too)
+    row: dict[str, str] = field(default_factory=dict, repr=False)  # 删除: the row as stored (canonical)
+
+    def format(self) -> str:
+        if self.action == "修改":
+            what = "；".join(f"{label} {_shown(old)} → {_shown(new)}" for label, old, new in self.diffs)
+            return f"修改 {self.where}（{self.key}）：{what}"
+        return f"{self.action} {self.where}：{self.key}" + (f"；{self.values}" if self.values else "")
+
+
+def _shown(text: str) -> str:
+    return for_display(text) if text != "" else "（空）"
+
+
+@dataclass
 class Change:
     table: str
     added: int = 0
     replaced: int = 0
     removed: int = 0
     unchanged: int = 0
+    rows: list[RowChange] = field(default_factory=list)  # each added, changed and removed row
 
 
 @dataclass
@@ -117,11 +147,14 @@ def _scope(name: str, row: dict[str, str]) -> tuple[str, str]:
 
 
 def import_files(paths: list[Path], data_dir: Path, plan: Plan, *, dry_run: bool = False, township: str = "",
-                 period: str = "", replace: bool = False, wait: float = datafolder.WAIT_SECONDS,
+                 period: str = "", replace: bool = False, allow_removals: bool = False,
+                 wait: float = datafolder.WAIT_SECONDS,
                  on_wait: Callable[[], None] | None = None) -> ImportSummary:
     """Check every file, then merge them all into the data folder in one transaction (or, with
     ``dry_run``, only say what would change: nothing on disk is touched, not even an interrupted import).
-    A plain table that would delete rows of the township-months it covers is refused unless ``replace``."""
+    An import that would remove rows of the scope it replaces (rows the submission does not have) is
+    refused with ``RemovalError`` — dry run or not — unless ``allow_removals`` (or, when every such row
+    is in a plain table's scope, ``replace``)."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise missing_folder(data_dir)
@@ -135,11 +168,11 @@ def import_files(paths: list[Path], data_dir: Path, plan: Plan, *, dry_run: bool
             journal.recover(folder)
         journal.kill_point("locked")
         return _import_locked(paths, folder, plan, dry_run=dry_run, township=township, period=period,
-                              replace=replace)
+                              replace=replace, allow_removals=allow_removals)
 
 
 def _import_locked(paths: list[Path], folder: Path, plan: Plan, *, dry_run: bool, township: str,
-                   period: str, replace: bool) -> ImportSummary:
+                   period: str, replace: bool, allow_removals: bool) -> ImportSummary:
     data = load_data(folder, plan)  # the folder as it is now, read under our lock
     subs, problems = [], []
     for path in paths:
@@ -158,11 +191,14 @@ def _import_locked(paths: list[Path], folder: Path, plan: Plan, *, dry_run: bool
         mine = [s for s in subs if name in s.clean and len(s.clean[name])]  # an empty sheet changes nothing
         if not mine:
             continue
-        file_name, blob, change, per_sub = _merge(name, folder, plan, data, mine, replace)
+        file_name, blob, change, per_sub = _merge(name, folder, plan, data, mine)
         summary.changes.append(change)
         if blob is not None:
             new_files[file_name] = blob
         log_rows += per_sub
+    removed = [r for c in summary.changes for r in c.rows if r.action == "删除"]
+    if removed and not (allow_removals or (replace and all(r.plain for r in removed))):
+        raise _refusal(plan, removed, summary)
     if not summary.changed or dry_run:
         return summary
     _write(folder, plan, new_files, log_rows)
@@ -303,23 +339,67 @@ def _in_scope(name: str, folder: Path, plan: Plan, data,
     return path, text, rows
 
 
-def _merge(name: str, folder: Path, plan: Plan, data, subs: list[Submission], replace: bool):
-    new_rows, scope, per_sub = [], set(), []
+def _refusal(plan: Plan, removed: list[RowChange], summary: ImportSummary) -> RemovalError:
+    unit = plan.township_label
+    problems = [Problem(r.source, r.sheet, message=f"将被删除：{r.where}，{r.key}" + (f"；{r.values}" if r.values else ""))
+                for r in removed]
+    hints = []
+    if any(not r.plain for r in removed):
+        hints.append(f"填报表替换数据文件夹中该{unit}该月的全部行，填报表中没有的行会被删除。确认要删除以上各行时加 "
+                     f"--allow-removals；否则请补上这些行（edureport template --prefill 生成已填入现有数据的填报表，"
+                     "只改要更正的单元格）。先用 --dry-run 查看将新增、修改、删除的每一行。")
+    if any(r.plain for r in removed):
+        hints.append(f"普通表按它覆盖的{unit}和月份整体替换，原有而新表中没有的行将被删除：确认要删除这些行时加 "
+                     "--replace（或 --allow-removals），否则请补全这些行。")
+    return RemovalError(problems, "\n".join(hints), summary)
+
+
+def current_rows(folder: Path, plan: Plan, data, township: str, period: str) -> dict[str, list[dict[str, str]]]:
+    """The rows a form for ``township`` and ``period`` would replace, as the data folder has them
+    (canonical, as ``import`` compares them): what ``template --prefill`` writes into the form, so that
+    importing the untouched form changes nothing. Read the folder under its lock (``datafolder``)."""
+    township = unicodedata.normalize("NFC", township.strip())  # as ``build_template`` reads it
+    out: dict[str, list[dict[str, str]]] = {}
+    reg = {"townships": data.townships, "schools": data.schools}
+    for name in FORM_TABLES:
+        table = plan_tables(plan)[name]
+        path, problems = find_file(Path(folder), table)
+        out[name] = []
+        if path is None:
+            if problems and table.required:
+                raise DataValidationError(problems)
+            continue
+        raw, problems = read_table(path, table)
+        if raw is None:
+            raise DataValidationError(problems)
+        checker = Checker(plan)
+        clean = CHECKS[name](checker, raw, reg)
+        if any(p.is_error for p in checker.problems):
+            raise DataValidationError(checker.problems)
+        month = clean["date"].dt.strftime("%Y-%m") if name == "activities" else clean["period"]
+        mine = np.flatnonzero(((clean["township"].astype(str) == township) & (month.astype(object) == period)).to_numpy())
+        out[name] = canonical(name, raw.frame.iloc[mine].reset_index(drop=True), clean.iloc[mine].reset_index(drop=True))
+    return out
+
+
+def _merge(name: str, folder: Path, plan: Plan, data, subs: list[Submission]):
+    new_rows, scope, per_sub, located = [], set(), [], []
     for sub in subs:
-        rows = canonical(name, sub.raws[name].frame, sub.clean[name])
+        raw = sub.raws[name]
+        rows = canonical(name, raw.frame, sub.clean[name])
         mine = {(sub.township, sub.period)} if sub.township else {_scope(name, r) for r in rows}
         scope |= mine
         new_rows += rows
         per_sub.append((sub, mine, rows))
+        sheet = f" 工作表“{for_display(raw.sheet)}”" if raw.sheet else " "
+        located += [(f"{sub.file}{sheet}第{int(n)}行", r) for n, r in zip(raw.frame["_row"], rows, strict=True)]
     path, text, old = _in_scope(name, folder, plan, data, scope)
     dropped = list(old.values())
-    change = _count(name, dropped, new_rows)
-    plain = [sub.file for sub in subs if not sub.township]
-    if plain and change.removed and not replace:
-        raise MergeError(f"{'、'.join(plain)} 将替换数据文件夹中“{TABLES[name].label}”表"
-                         f"{_scope_text(plan, scope)}的全部数据，其中原有的 {change.removed} 行在新表中没有，将被删除。"
-                         f"普通表按它覆盖的{plan.township_label}和月份整体替换：确认要删除这些行时加 --replace，否则请补全这些行"
-                         "（填报表不受此限）")
+    change = _diff(name, plan, [(f"{path.name} 第{i + 2}行", r) for i, r in old.items()], located)
+    for row in change.rows:
+        if row.action == "删除":
+            sub = next((s for s, mine, _ in per_sub if _scope(name, row.row) in mine), subs[0])
+            row.source, row.sheet, row.plain = sub.file, sub.raws[name].sheet, not sub.township
     log = [(sub, sorted(mine), _count(name, [d for d in dropped if _scope(name, d) in mine], rows))
            for sub, mine, rows in per_sub]
     if not (change.added or change.replaced or change.removed):
@@ -333,9 +413,41 @@ def _merge(name: str, folder: Path, plan: Plan, data, subs: list[Submission], re
     return path.name, blob, change, log
 
 
-def _scope_text(plan: Plan, scope: set[tuple[str, str]]) -> str:
-    shown = "、".join(f"{t or plan.region_label}{m}" for t, m in sorted(scope)[:5])
-    return f"（{shown}{'等' if len(scope) > 5 else ''}）"
+def _label(plan: Plan, name: str, key: str) -> str:
+    """A column's header in the plan's words; a derived column (a project's township) by its meaning."""
+    found = next((c.label for c in plan_tables(plan)[name].columns if c.key == key), None)
+    return found or (plan.township_label if key == "township" else key)
+
+
+def _described(plan: Plan, name: str, row: dict[str, str], keys) -> str:
+    return "，".join(f"{_label(plan, name, k)} {for_display(row[k])}" for k in keys if row.get(k, "") != "")
+
+
+def _diff(name: str, plan: Plan, old: list[tuple[str, dict[str, str]]],
+          new: list[tuple[str, dict[str, str]]]) -> Change:
+    """``_count`` with each added, changed (column by column, old → new) and removed row; the rows
+    are given with where they are (the data file's row, the submission's file, sheet and row)."""
+    c = _count(name, [r for _, r in old], [r for _, r in new])
+    if not (c.added or c.replaced or c.removed):
+        return c
+    key = KEYS[name]
+    before = {tuple(r[k] for k in key): (at, r) for at, r in old}
+    after = {tuple(r[k] for k in key): (at, r) for at, r in new}
+    for k, (at, r) in after.items():
+        rest = [col for col in r if col not in key]
+        if k not in before:
+            c.rows.append(RowChange("新增", at, _described(plan, name, r, key), values=_described(plan, name, r, rest)))
+        elif before[k][1] != r:
+            was = before[k][1]
+            diffs = [(_label(plan, name, col), was.get(col, ""), r.get(col, "")) for col in r
+                     if was.get(col, "") != r.get(col, "")]
+            c.rows.append(RowChange("修改", at, _described(plan, name, r, key), diffs=diffs))
+    for k, (at, r) in before.items():
+        if k not in after:
+            rest = [col for col in r if col not in key]
+            c.rows.append(RowChange("删除", at, _described(plan, name, r, key), values=_described(plan, name, r, rest),
+                                    row=r))
+    return c
 
 
 def _count(name: str, old: list[dict[str, str]], new: list[dict[str, str]]) -> Change:

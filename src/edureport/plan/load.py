@@ -177,6 +177,7 @@ def build_plan(data: Any, *, label: str, path: str, sha256: str, problems: list[
         title=head["title"], year=head["year"], issuer=head["issuer"], region=head["region"],
         start=start, end=end, source=head.get("source", ""), township_label=head.get("township_label", "乡镇"),
         region_label=head.get("region_label", ""), department_label=head.get("department_label", "股室"),
+        submission_deadline_day=head.get("submission_deadline_day", 5),
         sections=tuple(Section(**_fields(r)) for r in lists["sections"]),
         tasks=tuple(Task(**_fields(r)) for r in lists["tasks"]),
         projects=tuple(Project(**_fields(r)) for r in lists["projects"]),

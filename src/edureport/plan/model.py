@@ -103,6 +103,8 @@ class Plan:
     township_label: str = "乡镇"  # the level below the region: 苏木镇, 镇街, 乡镇, 街道
     region_label: str = ""  # the region as a whole: 全旗, 全区, 全县; "" = "全" + the region's last character
     department_label: str = "股室"  # the bureau's offices that write the commentary: 股室, 科室
+    # Monthly figures are due by this day of the next month (submission tracking, intake/submissions.py).
+    submission_deadline_day: int = 5
     path: str = ""
     sha256: str = ""
     _index: dict[str, dict] = field(default_factory=dict, repr=False, compare=False)

@@ -10,13 +10,15 @@ import base64
 import logging
 import re
 from pathlib import Path
-
-import nbformat
+from typing import TYPE_CHECKING
 
 from edureport.core.errors import RenderError
 from edureport.core.fonts import font_face_css
 from edureport.core.paths import PACKAGE_DIR
 from edureport.report.htmlkit import CHART_OPEN, SVG_NS, figure_html, inline_svg
+
+if TYPE_CHECKING:
+    import nbformat
 
 TEMPLATES = PACKAGE_DIR / "render" / "templates"
 FONT_MARK, CSS_MARK = "/*EDUREPORT-FONTS*/", "/*EDUREPORT-CSS*/"
@@ -28,17 +30,21 @@ def stylesheet() -> str:
     return (TEMPLATES / "report.css").read_text(encoding="utf-8")
 
 
-def notebook_to_html(notebook: nbformat.NotebookNode | str | Path, *, title: str, kind: str) -> str:
-    """Outputs only, with inline CSS and embedded font subsets; deterministic for the same notebook."""
+def notebook_to_html(notebook: nbformat.NotebookNode | str | Path, *, title: str, kind: str,
+                     index: str = "") -> str:
+    """Outputs only, with inline CSS and embedded font subsets; deterministic for the same notebook.
+    ``index``: the relative link to the build's index page (a build's reports link back to it, on screen
+    only: print, the PDF and the Word copy leave it out); "" for none."""
     # The plain template exporter: nbconvert's HTMLExporter re-parses its output with BeautifulSoup, which
     # costs time and lower-cases the inline charts' SVG names (viewBox, clipPath).
+    import nbformat
     from nbconvert.exporters import TemplateExporter
 
     nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(str(notebook), as_version=4)
     exporter = TemplateExporter(template_name="edureport", extra_template_basedirs=[str(TEMPLATES)],
                                 filters={"edureport_figure": chart_figure})
     exporter.file_extension = ".html"
-    body, _ = exporter.from_notebook_node(nb, resources={"edureport": {"title": title, "kind": kind}})
+    body, _ = exporter.from_notebook_node(nb, resources={"edureport": {"title": title, "kind": kind, "index": index}})
     if FONT_MARK not in body:
         raise RenderError("报告模板缺少字体占位符（模板被修改？）")
     css = stylesheet()
@@ -61,8 +67,8 @@ def html_to_pdf(html: str) -> bytes:
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return HTML(string=charts_as_images(html), base_url=str(TEMPLATES)).write_pdf(
-        media_type="print", uncompressed_pdf=False, custom_metadata=False)
+    return HTML(string=charts_as_images(html), base_url=str(TEMPLATES), media_type="print").write_pdf(
+        uncompressed_pdf=False, custom_metadata=False)
 
 
 def charts_as_images(html: str) -> str:

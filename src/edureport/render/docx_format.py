@@ -284,6 +284,8 @@ class Writer:
 
     def block(self, node: Node) -> None:
         tag, classes = node.tag, node.classes
+        if "screen-only" in classes:  # the link back to the index page: no place on paper
+            return
         if tag == "nav" and "toc" in classes:
             self.contents(node)
         elif tag in HEADINGS:

@@ -8,6 +8,8 @@ from edureport.core.status import Status
 from edureport.kinds import get_kind
 from edureport.kinds.base import lower_is_better
 from edureport.metrics.compute import IndicatorResult
+from edureport.report.change import change_cell, change_records
+from edureport.report.change import change_part as change_part  # 较上期变化: every kind's notebook calls it
 from edureport.report.charts import (
     DotRow,
     comparison_dots,
@@ -20,19 +22,22 @@ from edureport.report.htmlkit import Block, badge, figure, join, progress_bar, t
 
 def indicator_table(ctx: ReportContext, results: list[IndicatorResult], caption: str,
                     compare: bool = False) -> tuple[Block, int]:
-    """指标 | 目标 | 实际 | 完成进度 | 状态 (and, for a township, 全旗 and 排名)."""
+    """指标 | 目标 | 实际 | 较上期 | 完成进度 | 状态 (and, for a township, 全旗 and 排名). 较上期: the change
+    since the previous report (report/change.py: ↑/↓ and the difference, green 向好 / red 变差, "—")."""
     n = ctx.numbering.next_table()
-    headers = ["指标", "目标", "实际", "完成进度", "状态"]
+    headers = ["指标", "目标", "实际", "较上期", "完成进度", "状态"]
+    moves = change_records(ctx, results)
     rows = []
     for r in results:
-        row = [r.name, r.target_text, r.actual_text, progress_bar(r.progress, r.status, r.progress_text), badge(r.status)]
+        row = [r.name, r.target_text, r.actual_text, change_cell(moves.get(r.indicator_id)),
+               progress_bar(r.progress, r.status, r.progress_text), badge(r.status)]
         if compare:
             banner, rank = township_context(ctx, r)
-            row[3:3] = [banner, rank]
+            row[4:4] = [banner, rank]
         rows.append(row)
     if compare:
-        headers[3:3] = [f"{ctx.region}", "排名"]
-    raw = [5, 6] if compare else [3, 4]
+        headers[4:4] = [f"{ctx.region}", "排名"]
+    raw = [3, 6, 7] if compare else [3, 4, 5]
     return table(headers, rows, number=n, caption=caption, raw_columns=raw, cls="indicators"), n
 
 

@@ -50,6 +50,12 @@ class Svg(str):
         return chart
 
 
+# A value label stands on a white ground above the reference lines (target, region): where a line passes
+# through a figure, the figure stays readable and the line shows on both sides of it.
+LABEL_BOX = {"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}
+LABEL_Z = 5
+
+
 def _figure(width: float = 6.4, height: float = 2.5):
     setup_matplotlib()
     import matplotlib.pyplot as plt
@@ -185,7 +191,7 @@ def trend_chart(months: Sequence[str], values: Sequence[float | None], *, target
                 linewidth=1.6, label=label)
         last_x, last_v = points[-1]
         ax.annotate(_fmt(last_v, unit, target), (last_x, last_v), textcoords="offset points", xytext=(4, 4), fontsize=8,
-                    color=HIGHLIGHT)
+                    color=HIGHLIGHT, bbox=LABEL_BOX, zorder=LABEL_Z)
     if target is not None:
         ax.axhline(target, color=TARGET, linestyle="--", linewidth=1.1, label=f"{target_label} {_target(target, unit)}")
     ax.set_xticks(xs, [f"{int(m[5:])}月" for m in months])
@@ -237,7 +243,7 @@ def township_chart(names: Sequence[str], values: Sequence[float | None], *, bann
     crowded = crowded or max(_widths(fig, texts, 7.5), default=0.0) > room  # long figures overlap too
     for x, (name, v), text in zip(xs, pairs, texts, strict=True):
         if not crowded or name == highlight:
-            ax.text(x, v, text, ha="center", va="bottom", fontsize=7.5, color=INK)
+            ax.text(x, v, text, ha="center", va="bottom", fontsize=7.5, color=INK, bbox=LABEL_BOX, zorder=LABEL_Z)
     if banner is not None:
         ax.axhline(banner, color=INK, linestyle=":", linewidth=1, label=f"{banner_label} {_fmt(banner, unit, target)}")
     if target is not None:
@@ -351,7 +357,7 @@ def _lying_bars(pairs: list[tuple[str, float]], *, banner: float | None, target:
     texts = [_fmt(v, unit, target) for v in values]
     for y, v, text in zip(ys, values, texts, strict=True):  # one row each: every bar keeps its figure
         ax.text(v, y, f" {text} ", ha="left" if v >= 0 else "right", va="center", fontsize=7.5, color=INK,
-                bbox={"boxstyle": "square,pad=0", "facecolor": "white", "edgecolor": "none", "alpha": 0.75})
+                bbox=LABEL_BOX, zorder=LABEL_Z)
     if banner is not None:
         ax.axvline(banner, color=INK, linestyle=":", linewidth=1, label=f"{banner_label} {_fmt(banner, unit, target)}")
     if target is not None:

@@ -21,6 +21,7 @@ from edureport.core.paths import data_path, default_commentary_file, plan_path, 
 from edureport.core.status import Status
 from edureport.data.projects import project_table
 from edureport.data.store import DataSet, load_register, load_snapshot, load_subset
+from edureport.metrics.change import compare_date, default_compare_to, has_data_by
 from edureport.metrics.compute import IndicatorResult, compute
 from edureport.metrics.results_cache import BANNER, place_rows, results_of, shared_table
 from edureport.plan.commentary import Commentary, load_commentary
@@ -44,11 +45,13 @@ class ReportContext:
     section: str = ""
     allow_outside_year: bool = False
     parameters: dict[str, str] = field(default_factory=dict)  # the kind's own (section, township, …)
+    compare_to: dt.date | None = None  # the previous report's date (较上期变化); None: the default before as_of
     _places: dict[str, list[IndicatorResult]] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def load(cls, kind: str, *, plan_file: str, data_dir: str, as_of: str, commentary: str = "",
-             data_fingerprint: str = "", allow_outside_year: bool = False, **parameters: str) -> ReportContext:
+             data_fingerprint: str = "", allow_outside_year: bool = False, compare_to: str = "",
+             **parameters: str) -> ReportContext:
         """``data_fingerprint`` (set by ``edureport build``) pins the data snapshot the build started from;
         ``allow_outside_year`` accepts an as-of date outside the plan year (``--allow-outside-year``).
         The title is the registered kind's (``report/kinds.py``), the same as the build's job title; an
@@ -67,6 +70,10 @@ class ReportContext:
             when = as_of_date(plan, as_of, allow_outside_year=allow_outside_year)
         except AsOfError as exc:
             raise AsOfError(f"参数 as_of：{exc}") from None
+        try:  # "" is the last month end before as_of (metrics/change.py)
+            before = compare_date(compare_to, when, year=plan.year)
+        except AsOfError as exc:
+            raise AsOfError(f"参数 compare_to：{exc}") from None
         data_folder = data_path(data_dir)
         parameters = report.resolve(
             plan, lambda: list(load_register(data_folder, plan, fingerprint=data_fingerprint).townships["township"]
@@ -85,7 +92,7 @@ class ReportContext:
                                 else default_commentary_file(plan_file_path, plan.year), plan)
         title = report.title(plan, **parameters)
         return cls(kind, plan, data, when, title, notes, Numbering(), parameters.get("township", ""),
-                   parameters.get("section", ""), allow_outside_year, parameters)
+                   parameters.get("section", ""), allow_outside_year, parameters, before)
 
     @property
     def counted(self) -> dt.date:
@@ -111,6 +118,42 @@ class ReportContext:
             return [by_id[i.id] for i in indicators if i.id in by_id]
         return compute(self.data, self.as_of, level, entity, indicators,
                        allow_outside_year=self.allow_outside_year)
+
+    @property
+    def previous_date(self) -> dt.date:
+        """The date the change part compares with (``compare_to``, default the last month end before as_of)."""
+        return self.compare_to or default_compare_to(self.as_of)
+
+    @functools.cached_property
+    def has_previous(self) -> bool:
+        """Whether any figure had counted by the previous date (a first report has nothing to compare)."""
+        return has_data_by(self.data, self.previous_date)
+
+    def previous_results(self, level: str = "banner", entity: str = "", indicators=None) -> list[IndicatorResult] | None:
+        """The results at ``previous_date`` from the same data (shared table, like ``results``); None when
+        nothing had counted by then."""
+        if not self.has_previous:
+            return None
+        if level not in ("banner", "township"):
+            return compute(self.data, self.previous_date, level, entity, indicators,
+                           allow_outside_year=self.allow_outside_year)
+        place = BANNER if level == "banner" else entity
+        if place not in self._previous_places:
+            self._previous_places[place] = results_of(place_rows(self._previous_table, place)).get(place, [])
+        found = self._previous_places[place]
+        if indicators is None:
+            return list(found)
+        wanted = {i.id for i in indicators}
+        return [r for r in found if r.indicator_id in wanted]
+
+    @functools.cached_property
+    def _previous_places(self) -> dict[str, list[IndicatorResult]]:
+        return {}
+
+    @functools.cached_property
+    def _previous_table(self) -> pd.DataFrame:
+        return shared_table(self.data, self.previous_date, whole=lambda: self.full,
+                            allow_outside_year=self.allow_outside_year)
 
     @functools.cached_property
     def full(self) -> DataSet:

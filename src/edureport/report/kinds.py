@@ -1,11 +1,11 @@
 """Report kinds: what a kind of report is, the registry of them, and the jobs a build runs.
 
-A report kind is ONE module in ``report/`` (``section.py``, ``township.py``, ``review.py``) plus its
+A report kind is ONE module in ``report/`` (``section.py``, ``township.py``, ``department.py``, ``review.py``) plus its
 notebook: the module holds the report's content functions and, at its bottom, registers one ``ReportKind``
 subclass that says everything else about the kind — its name and Chinese label, its notebook, its title
 (the one source: the job list, the log, the index page, the HTML ``<title>`` and the report's cover all
 use ``title``), the notebook parameters its jobs set, its jobs, the extra names ``--only`` accepts for a
-job, and which part of the data its build key covers (``data_digests``). Code outside a kind's module asks
+job, its group on the index page (``group``), and which part of the data its build key covers (``data_digests``). Code outside a kind's module asks
 the kind (``get_report_kind(job.kind)``) and never compares a kind's name.
 
 ``report/catalog.py`` imports the three built-in modules so that they register; the batch layer imports
@@ -54,6 +54,9 @@ class ReportKind:
     notebook: ClassVar[str]
     parameters: ClassVar[tuple[str, ...]] = ()  # notebook parameters each job sets (besides the common ones)
     order: ClassVar[int] = 100  # where its reports come in a build and on the index page (lower first)
+    # Its group on the index page: (place, heading), lower places first; in the heading "{unit}" is the
+    # plan's township_label and "{department}" its department_label. Default: with the whole region's reports.
+    group: ClassVar[tuple[int, str]] = (0, "总结")
 
     def title(self, plan: Plan, **parameters: Any) -> str:
         """The report's title from its parameters: the one source for the job list and the report's cover."""

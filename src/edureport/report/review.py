@@ -7,9 +7,11 @@ from itertools import pairwise
 from typing import Any
 
 from edureport.core.status import Status
+from edureport.intake.submissions import missing_note, missing_units
 from edureport.kinds import get_kind
 from edureport.metrics.compute import status_columns, status_summary
 from edureport.plan.model import Plan
+from edureport.report import change
 from edureport.report.blocks import indicator_table, lagging, no_data_note
 from edureport.report.charts import status_chart
 from edureport.report.context import ReportContext, cover
@@ -49,6 +51,11 @@ def review_parts(ctx: ReportContext) -> dict[str, Block]:
             "next_steps": _next_steps(ctx), "appendix": _appendix(ctx)}
 
 
+def change_part(ctx: ReportContext) -> Block:
+    """较上期变化, and for indicators with a baseline year (baselines.csv) the change against that year."""
+    return change.change_part(ctx, baseline_year=True)
+
+
 def _rate(counts: dict[Status, int]) -> str:
     total = sum(counts.values())
     return f"{counts[Status.DONE] / total * 100:.1f}%" if total else "—"
@@ -70,7 +77,9 @@ def _overall(ctx: ReportContext) -> Block:
             f"截至{ctx.when}，{ctx.region}{summary_sentence(counts, '量化指标')}"
             f"总体达标率{_rate(counts)}。各部分完成情况见表{t1}和图{f1}。")
     head = ["部分", "任务", "指标", *(k.value for k in shown), "达标率"]
+    gaps = missing_note(plan, missing_units(plan, ctx.data, ctx.as_of))  # the whole data: covered by its key
     blocks = [heading(2, "一、总体情况", ctx.numbering, "part-1"), paragraph(text),
+              *([paragraph(gaps, "note")] if gaps else []),
               table(head, rows, number=t1, caption="各部分指标完成情况", cls="overview"),
               figure(status_chart(labels, summaries), f1, "各部分指标状态分布")]
     key = [r for r in results if get_kind(r.kind).headline]

@@ -10,7 +10,7 @@ from edureport.core.errors import ReportParameterError, for_display
 from edureport.data.store import DataSet
 from edureport.metrics.compute import status_summary
 from edureport.plan.model import Plan
-from edureport.report.blocks import figure_span, figures_for, indicator_table
+from edureport.report.blocks import change_part, figure_span, figures_for, indicator_table
 from edureport.report.context import ReportContext, activities_block, closing_note, cover, projects_block
 from edureport.report.htmlkit import Block, cn_number, esc, heading, join, paragraph, table
 from edureport.report.kinds import Job, ReportKind, register, section_rows
@@ -76,7 +76,7 @@ def section_activities(ctx: ReportContext) -> Block:
 
 def section_report(ctx: ReportContext) -> Block:
     """The whole report in one block (the notebook shows the parts cell by cell)."""
-    return join([section_cover(ctx), section_summary(ctx), section_tasks(ctx), section_projects(ctx),
+    return join([section_cover(ctx), section_summary(ctx), change_part(ctx), section_tasks(ctx), section_projects(ctx),
                  section_activities(ctx), closing_note(ctx)])
 
 
@@ -89,6 +89,7 @@ class SectionReport(ReportKind):
     notebook = "section_report.ipynb"
     parameters = ("section",)
     order = 10
+    group = (10, "各部分")
 
     def title(self, plan: Plan, **parameters: Any) -> str:
         return f"第{plan.section(parameters['section']).number}部分进展报告"

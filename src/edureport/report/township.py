@@ -9,10 +9,12 @@ from typing import Any
 
 from edureport.core.errors import ReportParameterError
 from edureport.data.store import DataSet
+from edureport.intake.submissions import missing_note, missing_units
 from edureport.kinds import get_kind
 from edureport.metrics.compute import status_columns, status_summary
 from edureport.plan.model import Plan
 from edureport.report.blocks import (
+    change_part,
     figure_span,
     figures_for,
     indicator_table,
@@ -42,7 +44,9 @@ def township_overview(ctx: ReportContext) -> Block:
             f"{sum(rates.values()) / len(rates) * 100:.1f}%），在{len(rates)}个{ctx.plan.township_label}中"
             f"排第{rank}位。各状态指标数见表{n}。")
     rows = [[s.value, str(c)] for s, c in counts.items()]
-    return join([heading(2, "一、总体情况"), paragraph(text),
+    # Months without this unit's figures (its own rows only: covered by its build key, township_rows).
+    gaps = missing_note(ctx.plan, missing_units(ctx.plan, ctx.data, ctx.as_of, townships=[ctx.township]))
+    return join([heading(2, "一、总体情况"), paragraph(text), *([paragraph(gaps, "note")] if gaps else []),
                  table(["状态", "指标数"], rows, number=n, caption=f"{ctx.township}指标状态汇总", cls="summary")])
 
 
@@ -103,7 +107,7 @@ def township_lagging(ctx: ReportContext) -> Block:
 
 
 def township_report(ctx: ReportContext) -> Block:
-    return join([township_cover(ctx), township_overview(ctx), township_indicators(ctx), township_schools(ctx),
+    return join([township_cover(ctx), township_overview(ctx), change_part(ctx), township_indicators(ctx), township_schools(ctx),
                  township_projects(ctx), township_activities(ctx), township_lagging(ctx), closing_note(ctx)])
 
 
@@ -117,6 +121,7 @@ class TownshipReport(ReportKind):
     notebook = "township_report.ipynb"
     parameters = ("township",)
     order = 20
+    group = (20, "各{unit}")
 
     def title(self, plan: Plan, **parameters: Any) -> str:
         return f"{parameters['township']}{plan.year}年工作进展报告"
