@@ -83,3 +83,11 @@ def test_the_index_links_the_other_as_of_builds(full_build: Path, tmp_path: Path
     (out / "2023" / "2023-09-30" / "index.html").write_text("x", encoding="utf-8")
     build(plan_file=PLAN_2023, data_dir=DEMO, as_of=AS_OF, out=out, jobs=1)
     assert [r[0] for r in _rows(december)] == ["2023-12-31（本期）", "2023-06-30"]
+
+
+def test_the_index_shows_who_has_reported(full_build: Path) -> None:
+    """数据报送情况 (issue 18): every 苏木镇 × month of the demo data is in (no import log: 已报)."""
+    html = (full_build / "2023" / AS_OF / "index.html").read_text(encoding="utf-8")
+    part = html.split('<section class="submissions">', 1)[1].split("</section>", 1)[0]
+    assert "<h2>数据报送情况</h2>" in part and "各苏木镇数据均已报送" in part
+    assert part.count('class="s-unrecorded"') == 6 * 12 and "s-missing" not in part

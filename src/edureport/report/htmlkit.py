@@ -179,7 +179,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, number: int 
     cap = f"<caption>表{number}　{esc(caption)}</caption>" if number is not None else ""
     short = body.count("<tr>") <= SHORT_TABLE_ROWS  # short tables move whole to the next page
     klass = f' class="{cls}{" short" if short else ""}"' if cls or short else ""
-    return Block(f"<table{klass}>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    more = f' data-continued="续表{number}"' if number is not None else ""  # the PDF's 续表N (report.css)
+    return Block(f"<table{klass}>{cap}<thead{more}><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
 
 CHART_OPEN = '<svg role="img" aria-label="'  # how a chart starts; render.charts_as_images looks for it
