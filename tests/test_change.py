@@ -94,7 +94,10 @@ def test_unchanged_and_percentage_difference() -> None:
 
 def test_default_and_explicit_compare_dates() -> None:
     assert default_compare_to(dt.date(2023, 6, 30)) == dt.date(2023, 5, 31)
-    assert default_compare_to(dt.date(2023, 6, 15)) == dt.date(2023, 5, 31)
+    assert default_compare_to(dt.date(2023, 6, 15)) == dt.date(2023, 4, 30)  # 06-15 counts May: the one before
+    assert default_compare_to(dt.date(2023, 12, 31)) == dt.date(2023, 11, 30)
+    assert default_compare_to(dt.date(2024, 3, 31), 2023) == dt.date(2023, 11, 30)  # past the plan year
+    assert default_compare_to(dt.date(2023, 1, 15)) == dt.date(2022, 11, 30)  # nothing counted yet: nothing before
     assert compare_date("", dt.date(2023, 1, 31)) == dt.date(2022, 12, 31)
     assert compare_date("2023年3月31日", dt.date(2023, 7, 31)) == dt.date(2023, 3, 31)
     with pytest.raises(AsOfError, match="比较日期“下个月”无法识别"):

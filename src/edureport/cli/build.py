@@ -121,7 +121,7 @@ def _in_use(log: Path) -> bool:
 @as_of_option
 @allow_outside_year_option
 @click.option("--compare-to", default="",
-              help="较上期变化的比较日期（写法同 --as-of），须早于截至日期；默认为截至日期前的上一个月末")
+              help="较上期变化的比较日期（写法同 --as-of），须早于截至日期；默认为上期：计入的最后一个月的上一个月末（6月30日→5月31日，6月15日→4月30日）")
 @click.option("--only", multiple=True, help="只生成部分报告，可重复：section:2、township:<名称>、review")
 @click.option("--formats", default=",".join(DEFAULT_FORMATS), show_default=True,
               help="输出格式，逗号分隔：" + "、".join(f"{f.name}（{f.label}）" for f in output_formats()))

@@ -29,9 +29,14 @@ from edureport.metrics.scopes import scope_index
 STATUS_RANK = {Status.DONE: 3, Status.ON_TRACK: 2, Status.LAGGING: 1, Status.MISSED: 0}
 
 
-def default_compare_to(as_of: dt.date) -> dt.date:
-    """The previous report's date: the last month end before ``as_of`` (06-30 → 05-31, 06-15 → 05-31)."""
-    return as_of.replace(day=1) - dt.timedelta(days=1)
+def default_compare_to(as_of: dt.date, year: int | None = None) -> dt.date:
+    """The previous report's date: the month end before the last month ``as_of`` counts (06-30 → 05-31;
+    06-15, which counts May, → 04-30: the previous month end, 05-31, would count May too and show no
+    change). Past the plan ``year``, whose data end in December, the month end before December."""
+    counted = counted_through(as_of)
+    if year is not None:
+        counted = min(counted, dt.date(year, 12, 31))
+    return counted.replace(day=1) - dt.timedelta(days=1)
 
 
 def compare_date(value: str | dt.date | None, as_of: dt.date, *, year: int | None = None) -> dt.date:
@@ -40,7 +45,7 @@ def compare_date(value: str | dt.date | None, as_of: dt.date, *, year: int | Non
     (nothing had counted then: reports say so). Raises ``AsOfError`` without the option's name (the caller
     adds it: ``--compare-to`` or the notebook parameter ``compare_to``)."""
     if value in (None, ""):
-        return default_compare_to(as_of)
+        return default_compare_to(as_of, year)
     try:
         day = parse_day(value, year)
     except AsOfError:

@@ -122,7 +122,7 @@ class ReportContext:
     @property
     def previous_date(self) -> dt.date:
         """The date the change part compares with (``compare_to``, default the last month end before as_of)."""
-        return self.compare_to or default_compare_to(self.as_of)
+        return self.compare_to or default_compare_to(self.as_of, self.plan.year)
 
     @functools.cached_property
     def has_previous(self) -> bool:
