@@ -8,12 +8,14 @@ raised, so the analyst can open it and see where it failed.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edureport.batch import warm as warm_kernels
 from edureport.batch.executors import kernel_manager_class
 from edureport.core.errors import EdureportError, ParameterError, ReportFailedError  # noqa: F401  (defined with every other error)
 from edureport.core.paths import PACKAGE_NOTEBOOKS, report_dir, write_atomic
@@ -79,8 +81,12 @@ def check_parameters(notebook: Path, parameters: dict[str, Any]) -> None:
 
 
 def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: str,
-            formats: tuple[str, ...] = DEFAULT_FORMATS, timeout: int | None = 600) -> JobResult:
-    """Execute one report and write its executed notebook and its file in each of ``formats`` atomically."""
+            formats: tuple[str, ...] = DEFAULT_FORMATS, timeout: int | None = 600,
+            warm: bool | None = None) -> JobResult:
+    """Execute one report and write its executed notebook and its file in each of ``formats`` atomically.
+
+    ``warm``: run the notebook in this worker's warm kernel (``batch.warm``); ``None`` = wherever warm
+    kernels are on (a build's pool worker, unless ``EDUREPORT_WARM_KERNELS=0``), ``False`` = a kernel of its own."""
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -93,6 +99,10 @@ def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: st
     files["ipynb"].parent.mkdir(parents=True, exist_ok=True)
     scratch = files["ipynb"].with_name(f".{job.stem}.running.ipynb")
     readable_parameters()
+    engine = {}
+    if warm or (warm is None and warm_kernels.enabled()):
+        warm_kernels.register()
+        engine = {"engine_name": warm_kernels.ENGINE}
     try:
         nb = papermill.execute_notebook(
             literal_path(source), literal_path(scratch), parameters=params, cwd=str(source.parent),
@@ -100,6 +110,7 @@ def run_job(job: Job, *, common: dict[str, Any], out: Path, year: int, as_of: st
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # no transport warnings in cron logs
             kernel_manager_class=own_python(kernel_manager_class()),  # the kernel dies with this process (a killed worker)
             kernel_name=KERNEL,  # this Python's, not the notebook's "edureport": a plain pip install registers none
+            **engine,
         )
     except PapermillExecutionError as exc:
         failed = failed_notebook_path(files["ipynb"])
@@ -135,6 +146,7 @@ def readable_parameters() -> None:
     papermill_translators.register("python", ReadablePython)
 
 
+@functools.cache  # one class per manager: a warm kernel is kept for the same class (batch.warm)
 def own_python(manager: type) -> type:
     """``manager`` that runs the kernel in the Python running this build: the kernel spec "python3" is
     looked up in no kernel folder, so jupyter_client falls back to ipykernel's built-in spec, whose argv is

@@ -15,7 +15,8 @@ sentinels (``multiprocessing.connection.wait``):
   (``PR_SET_PDEATHSIG``, see ``die_with_parent`` and ``kernel_manager_class``), so a killed build or
   worker leaves no process behind.
 - Leaving the pool's ``with`` block always stops and reaps every worker, also on an exception or
-  KeyboardInterrupt; busy workers are terminated, not waited for.
+  KeyboardInterrupt; busy workers are terminated, not waited for. A worker that stops normally first runs
+  its ``on_worker_exit`` functions (the warm kernel of ``batch.warm`` is shut down and reaped there).
 """
 
 from __future__ import annotations
@@ -185,10 +186,37 @@ def death_message(exitcode: int | None) -> str:
     return f"工作进程异常退出（退出码 {exitcode}）"
 
 
+_in_worker = False
+_at_exit: list[Callable[[], None]] = []
+
+
+def in_pool_worker() -> bool:
+    """True in a worker of ``Pool`` (whose life ends with the pool), e.g. to keep a warm kernel there."""
+    return _in_worker
+
+
+def on_worker_exit(fn: Callable[[], None]) -> None:
+    """Call ``fn`` when this worker stops normally (asked, its pipe closed, or an exception), e.g. to shut
+    down and reap a kernel it keeps; a killed worker's kernels die by their death signal instead."""
+    if fn not in _at_exit:
+        _at_exit.append(fn)
+
+
 def _serve(conn: Connection, parent: int) -> None:
     """A worker's life: run one job after another until told to stop or the parent's end closes."""
+    global _in_worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole terminal group; the parent decides
     die_with_parent(parent)
+    _in_worker = True
+    try:
+        _serve_jobs(conn)
+    finally:
+        for fn in reversed(_at_exit):
+            with contextlib.suppress(Exception):
+                fn()
+
+
+def _serve_jobs(conn: Connection) -> None:
     while True:
         try:
             task = conn.recv()
