@@ -1,7 +1,7 @@
 """Warm kernels (``batch.warm``): reports share a worker's kernel, start clean in it, and leak nothing.
 
 The acceptance test builds the demo reports in ONE warm kernel (``-j 1``, no replacement) with one report of
-each kind last, after all the others, and requires the same bytes (HTML, PDF, Word, executed notebook) as
+each kind last, after all the others, and requires the same bytes (HTML and executed notebook) as
 those four built cold, each in a kernel of its own (``EDUREPORT_WARM_KERNELS=0``). The other tests inject a
 cell that records the kernel's state and then spoils it, or that kills, fails or hangs its kernel."""
 
@@ -118,10 +118,13 @@ def _demo_keys() -> list[str]:
 
 def test_warm_kernel_leaks_nothing_into_the_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Acceptance: every demo report in one warm kernel, one of each kind last; those four byte-identical to
-    cold builds (each report in a kernel of its own)."""
+    cold builds (each report in a kernel of its own). The executed notebook and the HTML carry everything
+    the kernel produced; PDF and Word are rendered from them in the worker process, never in the kernel
+    (and were compared too when this test was written: identical), so they are left out here — about
+    50 s of PDFs for no further check."""
     keys = _demo_keys()
     order = [k for k in keys if k not in LAST] + LAST
-    formats = ("html", "pdf", "docx")
+    formats = ("html",)
     monkeypatch.setenv("EDUREPORT_WARM_REPORTS", "1000")  # no replacement: all in one kernel
     warm = _run(tmp_path / "warm", order, formats=formats)
     assert {r.status for r in warm.values()} == {"built"}, [r.error for r in warm.values() if r.error]
