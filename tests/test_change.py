@@ -15,7 +15,14 @@ from edureport.core.errors import AsOfError
 from edureport.core.status import STATUS_ORDER, Status
 from edureport.data.store import load_data
 from edureport.kinds import KINDS, get_kind
-from edureport.metrics.change import STATUS_RANK, change_of, compare_date, default_compare_to, year_on_year
+from edureport.metrics.change import (
+    STATUS_RANK,
+    Change,
+    change_of,
+    compare_date,
+    default_compare_to,
+    year_on_year,
+)
 from edureport.metrics.compute import IndicatorResult, compute
 from edureport.report import (
     catalog,  # noqa: F401  (registers the report kinds)
@@ -178,3 +185,63 @@ def test_first_build_and_compare_to_in_the_input_key(tmp_path: Path) -> None:
     again = build(**kwargs, compare_to="2023-01-15")  # same as_of, another compare_to: rebuilt
     assert [r.status for r in again.results] == ["built"]
     assert [r.status for r in build(**kwargs, compare_to="2023-01-15").results] == ["unchanged"]
+
+
+VALUES = [38.91, 38.94, 38.95, 40.16, 49.96, 49.999, 50.0, 50.004, 50.04, 1.26, 1.27, 99.96, 100.0]
+
+
+@pytest.mark.parametrize("comparison", [">=", "<="])
+def test_a_move_sentence_agrees_with_its_own_printed_figures(comparison: str) -> None:
+    """Review finding: "由38.9%升至38.9%，上升0.03个百分点" (equal figures, a rise) and "由38.9%升至40.2%，上升1.2个
+    百分点" (the figures differ by 1.3). Over pairs of figures around a target of 50%: the two printed figures
+    differ, lie on their raw values' side of the target, and the printed gap is their difference."""
+    import re
+
+    from edureport.core.figures import fmt_vs
+    from edureport.report.change import change_cell_text, move_sentence
+
+    number = r"([\d.,]+)%"
+    for old in VALUES:
+        for new in VALUES:
+            if old == new:
+                continue
+            c = Change("x", "比例", "ratio", "%", comparison, "一", 1, 50.0, old, new,
+                       fmt_vs(old, 50.0, unit="%"), fmt_vs(new, 50.0, unit="%"), Status.ON_TRACK, Status.ON_TRACK)
+            text = move_sentence(c)
+            found = re.search(f"由{number}[升降]至{number}，(?:上升|下降)([\\d.]+)个百分点", text)
+            assert found, text
+            po, pn, gap = (float(g.replace(",", "")) for g in found.groups())
+            assert po != pn and (pn > po) == (new > old), text
+            decimals = max(len(g.split(".")[1]) if "." in g else 0 for g in found.groups()[:2])
+            assert gap == pytest.approx(round(abs(pn - po), decimals)), text
+            for raw, shown in ((old, po), (new, pn)):
+                assert (raw > 50) == (shown > 50) and (raw < 50) == (shown < 50), text
+            assert change_cell_text(c).endswith(found.group(3) + "个百分点"), (change_cell_text(c), text)
+
+
+def test_a_unit_whose_figures_start_later_says_so_while_others_compare(tmp_path: Path) -> None:
+    """Review finding: whether a report compares came from every row of the data (also rows its build key
+    does not cover), and a township without earlier figures of its own read "本期是第一期" only by chance.
+    Now: from the dates (a month had counted by the comparison date), then from the report's own results."""
+    import csv
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(DEMO, data)
+    schools = {r["学校代码"] for r in csv.DictReader((data / "schools.csv").open(encoding="utf-8-sig"))
+               if r["苏木镇"] == "图克镇"}
+    path = data / "observations.csv"
+    rows = list(csv.reader(path.open(encoding="utf-8-sig")))
+    kept = [rows[0]] + [r for r in rows[1:] if not (r[0] <= "2023-05" and (r[2] == "图克镇" or r[1] in schools))]
+    assert len(kept) < len(rows)
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(kept)
+    args = {"plan_file": str(PLAN_2023), "data_dir": str(data), "as_of": "2023-06-30"}
+    tuke = ReportContext.load("township", **args, township="图克镇")
+    assert tuke.has_previous  # May had ended: a comparison, whatever the rows
+    text = _text(township.change_part(tuke))
+    assert "本期是第一期" not in text and "涉及无数据" in text  # its own figures' 无数据 in May, said so
+    # none of its figures at all on the earlier date (every result 无数据): said in one sentence
+    none = [dataclasses.replace(r, status=N) for r in tuke.previous_results("township", "图克镇")]
+    tuke.previous_results = lambda *a, **k: none
+    assert "2023年5月31日及以前这些指标尚无数据，本期是第一期，不作较上期比较。" in _text(township.change_part(tuke))

@@ -357,3 +357,30 @@ def test_prefill_bad_input_is_a_chinese_message(data: Path, tmp_path: Path) -> N
                  "--prefill")
     assert result.exit_code == 2 and "activities.csv" in result.stderr and "第2行" in result.stderr, result.stderr
     assert "2023-06-31" in result.stderr and not out.exists()
+
+
+def test_two_activities_with_one_key_are_two_rows(data: Path, tmp_path: Path) -> None:
+    """Review finding: two activities with the same date, task, title, 苏木镇 and school (120 and 80
+    participants) were one key in a dict; deleting one in a prefilled form showed "修改 80 → 120" and
+    removed a row without --allow-removals. Now they are matched one to one."""
+    path = data / "activities.csv"
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    i = next(n for n, line in enumerate(lines) if f",{TOWN}," in line and line.startswith(MONTH))
+    twin = lines[i].rsplit(",", 1)[0]
+    lines[i] = f"{twin},120"
+    lines.insert(i + 1, f"{twin},80")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    form = prefilled(data, tmp_path)
+    assert "数据没有变化" in do_import(form, data).output  # both rows in the form: nothing changes
+    book = openpyxl.load_workbook(form)
+    ws = book["活动记录"]
+    row = next(r for r in range(2, ws.max_row + 1) if str(ws[f"F{r}"].value) == "80")
+    for col in "ABCDEFG":
+        ws[f"{col}{row}"].value = None
+    book.save(form)
+    before = tree_digest(data)
+    refused = do_import(form, data)
+    assert refused.exit_code == 2 and "导入将删除数据文件夹中原有的 1 行" in refused.stderr, refused.output + refused.stderr
+    assert "修改 " not in refused.output and "80 → 120" not in refused.output + refused.stderr and tree_digest(data) == before
+    assert do_import(form, data, "--allow-removals").exit_code == 0
+    assert list(town_activities(data)["参与人数"]).count("120") == 1 and "80" not in list(town_activities(data)["参与人数"])

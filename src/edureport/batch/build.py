@@ -38,7 +38,7 @@ from edureport.core.paths import (
     utf8_problem,
 )
 from edureport.data.store import load_data
-from edureport.metrics.change import compare_date, has_data_by
+from edureport.metrics.change import compare_date, counted_by
 from edureport.metrics.results_cache import shared_table
 from edureport.plan.commentary import load_commentary
 from edureport.plan.load import load_plan
@@ -122,7 +122,7 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
         previous = {e["key"]: e for e in read_manifest(folder).get("reports", [])}
         # Also stores every township's results once for all reports (see results_cache).
         shown = shown_by_township_reports(data, when, allow_outside_year) if selected else ""
-        if selected and has_data_by(data, before):  # the previous date's results too, once for all reports
+        if selected and counted_by(plan, before):  # the previous date's results too, once for all reports
             shared_table(data, before, allow_outside_year=allow_outside_year)
         keys = {j.key: job_key(j, data, common=common, notebook=notebook_file(j),
                                shown_results=shown) for j in selected}

@@ -30,6 +30,11 @@ def _plain(x: float, decimals: int, unit: str) -> str:
     return f"{text}{unit}"
 
 
+def fmt_fixed(x: float, decimals: int, unit: str = "") -> str:
+    """``x`` with exactly ``decimals`` decimals (a figure whose decimals another rule chose)."""
+    return _plain(x, decimals, unit)
+
+
 def _usual_decimals(x: float, unit: str) -> int:
     if abs(x - round(x)) < TOLERANCE:
         return 0
@@ -78,13 +83,16 @@ def shown_vs(x: float, *refs: float | None, unit: str = "", decimals: int = 0) -
     usual = _usual_decimals(x, unit)
     for d in range(max(usual, decimals) if usual else 0, MAX_DECIMALS + 1):
         shown = round(x, d)
-        if all(_side(shown, r) == _side(x, r) for r in marks):
+        if all(side(shown, r) == side(x, r) for r in marks):
             return shown, d
     return x, MAX_DECIMALS
 
 
-def _side(x: float, ref: float) -> int:
+def side(x: float, ref: float) -> int:
+    """−1, 0 or +1: ``x`` below, on (within 1e-9) or above ``ref``."""
     return 0 if abs(x - ref) <= TOLERANCE else (1 if x > ref else -1)
+
+
 
 
 def fmt_vs(x: float | None, *refs: float | None, unit: str = "", decimals: int = 0) -> str:

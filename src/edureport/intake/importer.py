@@ -30,7 +30,6 @@ import io
 import re
 import unicodedata
 from array import array
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -431,41 +430,66 @@ def _diff(name: str, plan: Plan, old: list[tuple[str, dict[str, str]]],
     if not (c.added or c.replaced or c.removed):
         return c
     key = KEYS[name]
-    before = {tuple(r[k] for k in key): (at, r) for at, r in old}
-    after = {tuple(r[k] for k in key): (at, r) for at, r in new}
-    for k, (at, r) in after.items():
-        rest = [col for col in r if col not in key]
-        if k not in before:
+    pairs = _pairs(name, old, new)
+    for action, was, now in pairs:
+        if action == "added":
+            at, r = now
+            rest = [col for col in r if col not in key]
             c.rows.append(RowChange("新增", at, _described(plan, name, r, key), values=_described(plan, name, r, rest)))
-        elif before[k][1] != r:
-            was = before[k][1]
-            diffs = [(_label(plan, name, col), was.get(col, ""), r.get(col, "")) for col in r
-                     if was.get(col, "") != r.get(col, "")]
+        elif action == "changed":
+            at, r = now
+            diffs = [(_label(plan, name, col), was[1].get(col, ""), r.get(col, "")) for col in r
+                     if was[1].get(col, "") != r.get(col, "")]
             c.rows.append(RowChange("修改", at, _described(plan, name, r, key), diffs=diffs))
-    for k, (at, r) in before.items():
-        if k not in after:
+    for action, was, _ in pairs:
+        if action == "removed":
+            at, r = was
             rest = [col for col in r if col not in key]
             c.rows.append(RowChange("删除", at, _described(plan, name, r, key), values=_described(plan, name, r, rest),
                                     row=r))
     return c
 
 
-def _count(name: str, old: list[dict[str, str]], new: list[dict[str, str]]) -> Change:
+def _pairs(name: str, old: list[tuple[str, dict[str, str]]], new: list[tuple[str, dict[str, str]]]):
+    """The old and the new rows matched by their key: (action, old entry, new entry) with action same,
+    changed, added or removed. Several rows may share a key (two activities of one school on one day
+    with one title): they are matched one to one — equal rows first, then in order — so that no row of
+    either side disappears into a dict (one of two such rows deleted in a form was once shown as a
+    change of the other and removed without ``--allow-removals``). In the order of the new rows."""
     key = KEYS[name]
-    before = {tuple(r[k] for k in key): r for r in old}
-    after = {tuple(r[k] for k in key): r for r in new}
+    groups: dict[tuple, tuple[list, list]] = {}
+    for at, r in new:
+        groups.setdefault(tuple(r[k] for k in key), ([], []))[1].append((at, r))
+    for at, r in old:
+        groups.setdefault(tuple(r[k] for k in key), ([], []))[0].append((at, r))
+    out = []
+    for was, now in groups.values():
+        was = list(was)
+        rest = []
+        for entry in now:
+            match = next((w for w in was if w[1] == entry[1]), None)
+            if match is None:
+                rest.append(entry)
+            else:
+                was.remove(match)
+                out.append(("same", match, entry))
+        out += [("changed", w, n) for w, n in zip(was, rest, strict=False)]
+        out += [("added", None, n) for n in rest[len(was):]]
+        out += [("removed", w, None) for w in was[len(rest):]]
+    return out
+
+
+def _count(name: str, old: list[dict[str, str]], new: list[dict[str, str]]) -> Change:
     c = Change(name)
-    for k, r in after.items():
-        if k not in before:
+    for action, _, _ in _pairs(name, [("", r) for r in old], [("", r) for r in new]):
+        if action == "added":
             c.added += 1
-        elif before[k] == r:
+        elif action == "same":
             c.unchanged += 1
-        else:
+        elif action == "changed":
             c.replaced += 1
-    c.removed = sum(1 for k in before if k not in after)
-    if Counter(tuple(sorted(r.items())) for r in old) == Counter(tuple(sorted(r.items())) for r in new):
-        c.added = c.replaced = c.removed = 0
-        c.unchanged = len(new)
+        else:
+            c.removed += 1
     return c
 
 

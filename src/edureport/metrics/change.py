@@ -1,7 +1,7 @@
 """Change since the previous report (较上期变化): the results at two dates → one change record per indicator.
 
 Both sides are computed from the same data folder (never read from older output files), so a first build
-compares too: where no month had counted on the earlier date, ``has_data_by`` says so and reports print one
+compares too: where no month had counted on the earlier date, ``counted_by`` says so and reports print one
 sentence instead of a comparison.
 
 Whether a move is better or worse depends on the target's comparison, not on the arrow: a rise is better
@@ -16,7 +16,16 @@ from dataclasses import dataclass
 
 from edureport.core.asof import EXAMPLES, parse_day
 from edureport.core.errors import AsOfError
-from edureport.core.figures import TOLERANCE, decimals_of, fmt_num, printed_value
+from edureport.core.figures import (
+    MAX_DECIMALS,
+    TOLERANCE,
+    decimals_of,
+    fmt_fixed,
+    fmt_num,
+    fmt_vs,
+    printed_value,
+    side,
+)
 from edureport.core.status import Status, counted_through, cutoff_period
 from edureport.data.projects import project_table
 from edureport.data.store import DataSet
@@ -56,13 +65,11 @@ def compare_date(value: str | dt.date | None, as_of: dt.date, *, year: int | Non
     return day
 
 
-def has_data_by(data: DataSet, day: dt.date) -> bool:
-    """Whether any month of the plan year had counted on ``day`` and any figure was reported by then."""
-    if counted_through(day) < data.plan.start:
-        return False
-    cut = cutoff_period(day)
-    return any(not frame.empty and bool((frame["period"].astype(str) <= cut).any())
-               for frame in (data.observations, data.projects))
+def counted_by(plan, day: dt.date) -> bool:
+    """Whether a month of the plan year had ended by ``day`` (before that, nothing can have counted: a
+    first report). From the dates only, never from the data: whether a report compares must not depend
+    on rows its build key does not cover (another department's, another section's indicators)."""
+    return counted_through(day) >= plan.start
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,32 @@ class Change:
     def numeric(self) -> bool:
         """Whether the printed figures are plain numbers (not 已完成, 3/6个单位完成)."""
         return all(t and "/" not in t and printed_value(t) is not None for t in (self.old_text, self.new_text))
+
+    def printed(self) -> tuple[str, str, float, int]:
+        """The two figures as a sentence about the move prints them, the difference of those printed
+        figures and its decimals. The tables' figures (``old_text``, ``new_text``) when they show the move
+        (they differ, the right way round); otherwise both with as many decimals as it takes to show it
+        (38.91% → 38.94% prints "由38.91%升至38.94%", not "由38.9%升至38.9%，上升0.03个百分点"), never
+        onto or across the target. The printed difference is then exactly what a reader computes from the
+        printed figures. Only for a numeric move (``numeric`` and ``direction``)."""
+        old, new = self.old_value, self.new_value
+        assert old is not None and new is not None and self.direction
+        first = self.decimals
+        if not self.numeric:  # "3/6个单位完成": the texts as they are, the values' difference
+            return self.old_text, self.new_text, new - old, first
+        po, pn = printed_value(self.old_text), printed_value(self.new_text)
+        if po is not None and pn is not None and (pn - po) * self.direction > TOLERANCE:
+            return self.old_text, self.new_text, round(pn - po, first), first
+        marks = [r for r in (self.target,) if r is not None] + ([0.0, 100.0] if self.unit == "%" else [])
+        k = MAX_DECIMALS
+        for d in range(first, MAX_DECIMALS + 1):
+            po, pn = round(old, d), round(new, d)
+            if (pn - po) * self.direction > TOLERANCE and all(
+                    side(po, r) == side(old, r) and side(pn, r) == side(new, r) for r in marks):
+                k = d
+                break
+        po, pn = round(old, k), round(new, k)
+        return fmt_fixed(po, k, self.unit), fmt_fixed(pn, k, self.unit), round(pn - po, k), k
 
     @property
     def decimals(self) -> int:
@@ -222,7 +255,8 @@ def year_on_year(data: DataSet, results: list[IndicatorResult], as_of: dt.date) 
             base, now = ratio_of(old_rows)[0], ratio_of(mine)[0]
             if base is None or now is None:
                 continue
-            base_text, now_text = fmt_num(base, r.unit), fmt_num(now, r.unit)
+            # the same places' figures, each never rounded onto or across the target
+            base_text, now_text = fmt_vs(base, r.target, unit=r.unit), fmt_vs(now, r.target, unit=r.unit)
         else:
             continue
         out.append(Change(indicator_id=r.indicator_id, name=r.name, kind=r.kind, unit=r.unit,

@@ -33,8 +33,9 @@ NEW_STATUS_WORDS = {Status.DONE: "新达标", Status.ON_TRACK: "转为进展正�
 
 
 def gap_text(c: Change) -> str:
-    """The size of the move, precise as the printed figures (a percentage's in 个百分点)."""
-    return fmt_gap(c.difference or 0.0, c.unit, c.decimals)  # type: ignore[arg-type]
+    """The size of the move: the difference of the figures as printed (``Change.printed``), in 个百分点
+    for a percentage."""
+    return fmt_gap(c.printed()[2], c.unit, c.printed()[3])
 
 
 def verb(c: Change, to: bool = False) -> str:
@@ -62,7 +63,8 @@ def change_cell_text(c: Change | None) -> str:
     if not c.numeric and not any(ch.isdigit() for ch in c.old_text + c.new_text):
         return f"{c.old_text}→{c.new_text}"  # 未完成→已完成
     arrow = "↑" if c.direction > 0 else "↓"
-    return arrow + fmt_gap(c.difference, c.unit if c.numeric else "", c.decimals)  # type: ignore[arg-type]
+    _, _, gap, decimals = c.printed()
+    return arrow + fmt_gap(gap, c.unit if c.numeric else "", decimals)
 
 
 def change_cell(c: Change | None) -> str:
@@ -84,7 +86,8 @@ def move_sentence(c: Change) -> str:
     if not c.numeric and not any(ch.isdigit() for ch in c.old_text + c.new_text):
         text = f"{c.name}由{c.old_text}变为{c.new_text}"
     else:
-        text = f"{c.name}由{c.old_text}{verb(c, to=True)}{c.new_text}，{verb(c)}{gap_text(c)}"
+        old, new, _, _ = c.printed()
+        text = f"{c.name}由{old}{verb(c, to=True)}{new}，{verb(c)}{gap_text(c)}"
     word = judgement(c)
     return text + (f"，{word}。" if word else "。")
 
@@ -167,6 +170,10 @@ def change_part(ctx: ReportContext, results: list[IndicatorResult] | None = None
     if before_results is None:
         blocks.append(paragraph(f"{_day_cn(ctx)}及以前尚无指标数据，本期是第一期，不作较上期比较。"))
         return join(blocks + yoy)
+    if before_results and all(r.status == Status.NO_DATA for r in before_results) \
+            and any(r.status != Status.NO_DATA for r in now):  # this report's own figures start now
+        blocks.append(paragraph(f"{_day_cn(ctx)}及以前这些指标尚无数据，本期是第一期，不作较上期比较。"))
+        return join(blocks + yoy)
     if counted_day(ctx.plan, ctx.previous_date) >= ctx.counted:
         blocks.append(paragraph(f"比较日期（{_day_cn(ctx)}）与截至日期计入的是同一月份的数据，各项指标与上期相同。"))
         return join(blocks + yoy)
@@ -220,4 +227,5 @@ def yoy_sentence(c: Change, year: str = "上年") -> str:
     if not c.direction:
         return f"{c.name}{c.new_text}，与{year}（{c.old_text}）持平。"
     word = judgement(c)
-    return f"{c.name}{c.new_text}，比{year}（{c.old_text}）{verb(c)}{gap_text(c)}" + (f"，{word}。" if word else "。")
+    old, new, _, _ = c.printed()
+    return f"{c.name}{new}，比{year}（{old}）{verb(c)}{gap_text(c)}" + (f"，{word}。" if word else "。")

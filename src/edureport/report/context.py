@@ -21,7 +21,7 @@ from edureport.core.paths import data_path, default_commentary_file, plan_path, 
 from edureport.core.status import Status
 from edureport.data.projects import project_table
 from edureport.data.store import DataSet, load_register, load_snapshot, load_subset
-from edureport.metrics.change import compare_date, default_compare_to, has_data_by
+from edureport.metrics.change import compare_date, counted_by, default_compare_to
 from edureport.metrics.compute import IndicatorResult, compute
 from edureport.metrics.results_cache import BANNER, place_rows, results_of, shared_table
 from edureport.plan.commentary import Commentary, load_commentary
@@ -126,8 +126,8 @@ class ReportContext:
 
     @functools.cached_property
     def has_previous(self) -> bool:
-        """Whether any figure had counted by the previous date (a first report has nothing to compare)."""
-        return has_data_by(self.data, self.previous_date)
+        """Whether a month had counted by the previous date (a first report has nothing to compare)."""
+        return counted_by(self.plan, self.previous_date)
 
     def previous_results(self, level: str = "banner", entity: str = "", indicators=None) -> list[IndicatorResult] | None:
         """The results at ``previous_date`` from the same data (shared table, like ``results``); None when
