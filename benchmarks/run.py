@@ -79,18 +79,26 @@ def jobs_for(data: Path, only: list[str] | None) -> list[tuple[str, str, dict[st
     return [(j.stem, j.notebook, j.parameters) for j in select_jobs(plan, towns, only)]
 
 
-def baseline(data: Path, out: Path, only: list[str] | None) -> list[str]:
-    """The plain way: papermill CLI, then nbconvert --no-input, then WeasyPrint CLI, one after another."""
+def baseline(data: Path, out: Path, only: list[str] | None, parallel: int = 1) -> list[str]:
+    """The plain way: papermill CLI, then nbconvert --no-input, then WeasyPrint CLI for each report, one
+    report after another — or ``parallel`` reports at a time (``xargs -P``: what a user with that many cores
+    would do)."""
     out.mkdir(parents=True, exist_ok=True)
-    script = ["set -e"]
+    scripts = []
     for stem, notebook, params in jobs_for(data, only):
         p = " ".join(f"-p {k} '{v}'" for k, v in {**params, "as_of": "2023-12-31", "data_dir": str(data),
                                                    "plan_file": str(PLAN)}.items())
-        script += [f"{BIN}/papermill -k python3 --cwd {ROOT}/notebooks {ROOT}/notebooks/{notebook} "
-                   f"{out}/{stem}.ipynb {p} --no-progress-bar",
-                   f"{BIN}/jupyter-nbconvert --to html --no-input {out}/{stem}.ipynb --output-dir {out}",
-                   f"{BIN}/weasyprint {out}/{stem}.html {out}/{stem}.pdf"]
-    return ["bash", "-c", "\n".join(script)]
+        script = out / f"{stem}.sh"
+        script.write_text("\n".join([
+            "set -e",
+            f"{BIN}/papermill -k python3 --cwd {ROOT}/notebooks {ROOT}/notebooks/{notebook} "
+            f"'{out}/{stem}.ipynb' {p} --no-progress-bar",
+            f"{BIN}/jupyter-nbconvert --to html --no-input '{out}/{stem}.ipynb' --output-dir '{out}'",
+            f"{BIN}/weasyprint '{out}/{stem}.html' '{out}/{stem}.pdf'"]) + "\n", encoding="utf-8")
+        scripts.append(str(script))
+    listing = out / "scripts.txt"
+    listing.write_text("\n".join(scripts) + "\n", encoding="utf-8")
+    return ["bash", "-c", f"set -e; xargs -d '\\n' -P {parallel} -n 1 bash < '{listing}'"]
 
 
 def edureport(*args: str) -> list[str]:
@@ -227,18 +235,27 @@ def compare(results: dict, work: Path, env: dict, demo: Path, only: list[str] | 
     """Baseline against edureport on the demo data, the no-change rebuild and the floor."""
     sel = [a for s in only for a in ("--only", s)] if only else []
     cold_env = {**env, "EDUREPORT_WARM_KERNELS": "0"}  # every report in a kernel of its own (before issue 19)
-    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "warm": [], "cold": []}
+    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "baseline_parallel": [], "warm": [], "cold": []}
+    workers = os.cpu_count() or 1  # edureport build's default number of workers
     ours = edureport("build", "--force", "--quiet", "--out", str(work / "ours"), *sel)
     # One build first, not measured: the cache (data, shared results, font subsets) is then warm for all runs.
     subprocess.run(ours, env=env, check=True, stdout=subprocess.DEVNULL)
     for i in range(repeat):  # alternating A B C A B C: the machine's drift hits all three alike
         runs["baseline"].append(measure(baseline(demo, work / f"base-{i}", only), env=env))
+        runs["baseline_parallel"].append(measure(baseline(demo, work / f"par-{i}", only, workers), env=env))
         runs["warm"].append(measure(ours, env=env))
         runs["cold"].append(measure(ours, env=cold_env))
     results["reports"] = len(jobs_for(demo, only))
     results["baseline"], results["edureport"] = median(runs["baseline"]), median(runs["warm"])
     results["edureport_cold"] = median(runs["cold"])
     results["speedup"] = results["baseline"]["wall"] / results["edureport"]["wall"]
+    results["baseline_parallel"] = {**median(runs["baseline_parallel"]), "workers": workers}
+    results["parallel_speedup"] = results["baseline_parallel"]["wall"] / results["edureport"]["wall"]
+    # the ratios of each round (A B C D run back to back), besides the ratio of the medians
+    results["round_ratios"] = [{"sequential": b["wall"] / w["wall"], "parallel": p["wall"] / w["wall"],
+                                "cold": c["wall"] / w["wall"]}
+                               for b, p, w, c in zip(runs["baseline"], runs["baseline_parallel"], runs["warm"],
+                                                     runs["cold"], strict=True)]
     results["warm_speedup"] = results["edureport_cold"]["wall"] / results["edureport"]["wall"]
     results["runs"] = {k: [r["wall"] for r in v] for k, v in runs.items()}  # wall seconds, in run order
     results["load"] = os.getloadavg()  # the machine is shared: say how busy it was
@@ -280,7 +297,8 @@ def main() -> None:
     if args.skip_build:
         results.update({k: previous[k] for k in ("baseline", "edureport", "speedup", "no_change",
                                                   "no_change_fraction", "floor", "reports", "edureport_cold",
-                                                  "warm_speedup", "runs", "load") if k in previous})
+                                                  "warm_speedup", "runs", "load", "baseline_parallel", "parallel_speedup",
+                                                  "round_ratios") if k in previous})
     else:
         compare(results, work, env, demo, only, repeat)
         save(args.out, results)  # the slow scale part may be stopped: keep what is measured
