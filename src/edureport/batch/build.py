@@ -162,7 +162,8 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
         summary = BuildSummary(folder, results)
         try:
             summary.manifest = write_manifest(folder, run, entries)
-            summary.index = write_index(folder, f"{plan.title}进展报告", data_line(plan, when), run, entries)
+            summary.index = write_index(folder, f"{plan.title}进展报告", data_line(plan, when), run, entries,
+                                        plan=plan, data=data)
         except OSError as exc:
             raise output_error(Path(exc.filename or folder), exc) from None
         if then is not None:

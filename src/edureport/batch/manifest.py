@@ -210,13 +210,15 @@ def _county_headline(plan: Plan | None, entries: list[dict[str, Any]]) -> str:
             f'达标率 <strong>{_rate(counts)}</strong>；{"，".join(parts)}</p>')
 
 
-def _submissions(plan: Plan | None, run: dict[str, Any]) -> str:
-    """Which units' monthly figures are in (数据报送情况) and the 催报 list, from the build's data folder and
-    its import log; "" when the plan or the data can no longer be read (the page still lists the reports)."""
+def _submissions(plan: Plan | None, run: dict[str, Any], data: Any = None) -> str:
+    """Which units' monthly figures are in (数据报送情况) and the 催报 list, from the build's data (the
+    snapshot it already read, when given: a no-change rebuild read the whole folder a second time here)
+    and its import log; "" when the plan or the data can no longer be read (the page still lists the reports)."""
     if plan is None:
         return ""
     try:
-        return submissions_html(plan, Path(run["data"]["dir"]), dt.date.fromisoformat(run["as_of"]))
+        return submissions_html(plan, data if data is not None else Path(run["data"]["dir"]),
+                                dt.date.fromisoformat(run["as_of"]))
     except (KeyError, TypeError, ValueError, OSError, EdureportError):
         return ""
 
@@ -254,13 +256,14 @@ def _builds(folder: Path, plan: Plan | None) -> str:
             "</table></section>")
 
 
-def write_index(folder: Path, title: str, data_text: str, run: dict[str, Any], entries: list[dict[str, Any]]) -> Path:
+def write_index(folder: Path, title: str, data_text: str, run: dict[str, Any], entries: list[dict[str, Any]],
+                *, plan: Plan | None = None, data: Any = None) -> Path:
     """A self-contained portal page for leaders: the region's headline, then every report — grouped (总结,
     各部分, 各单位) — with its headline (达标率, 滞后, 未达标, 无数据), build status and links; failures with
     the error; a search box that filters the reports by name. Laid out for phones too (viewport, tables that
     scroll in their own area)."""
 
-    plan = _plan_of(run)
+    plan = plan if plan is not None else _plan_of(run)
     groups: dict[int, list[str]] = {place: [] for place in index_groups()}
     for e in entries:
         word, status = STATUS_WORDS.get(e["status"], (e["status"], Status.NO_DATA))
@@ -292,7 +295,7 @@ def write_index(folder: Path, title: str, data_text: str, run: dict[str, Any], e
             f'{esc(unit)}名称" aria-label="查找报告"><span class="count" id="found" aria-live="polite"></span></p>')
     body = (f'<header class="cover"><p class="issuer">{esc(run["plan"]["issuer"])}</p><h1 class="title">{esc(title)}</h1>'
             f'<p class="asof">{esc(data_text)}</p><p class="fingerprint">数据指纹 '
-            f'{esc(run["data"]["fingerprint"][:12])}</p></header>{_county_headline(plan, entries)}{find}{sections}{_submissions(plan, run)}{_builds(folder, plan)}')
+            f'{esc(run["data"]["fingerprint"][:12])}</p></header>{_county_headline(plan, entries)}{find}{sections}{_submissions(plan, run, data)}{_builds(folder, plan)}')
     css = stylesheet() + INDEX_CSS
     html = (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{esc(title)}</title><style>'

@@ -20,6 +20,16 @@ from edureport.core.errors import Problem
 from edureport.data.filetypes import RESAVE_CSV, not_a_csv, sniff
 
 ENCODINGS = ("utf-8-sig", "gb18030")  # gb18030 is a superset of GBK and GB2312
+
+
+def decode(blob: bytes) -> str | None:
+    """``blob`` in the first of ``ENCODINGS`` that reads it; None when none does."""
+    for encoding in ENCODINGS:
+        try:
+            return blob.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
 SCAN_BLOCK = 4 * limits.MiB  # bytes read at a time; at least CSV_MAX_ROW_BYTES, so row 1 is in the first block
 
 

@@ -41,7 +41,7 @@ from edureport.core.csvsafe import restore
 from edureport.core.errors import DemoDataError
 from edureport.core.status import counted_through
 from edureport.data import datafolder
-from edureport.data.csv_scan import ENCODINGS
+from edureport.data.csv_scan import decode
 from edureport.data.demo import reference_contacts
 from edureport.data.schema import SCHEMA_WORD, TABLES
 from edureport.data.store import DataSet, load_data
@@ -165,13 +165,7 @@ def read_import_log(data_dir: str | Path, plan: Plan, townships: Iterable[str]) 
         return [], []
     with datafolder.consistent(folder):
         blob = path.read_bytes()
-    text = None
-    for encoding in ENCODINGS:
-        try:
-            text = blob.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
+    text = decode(blob)
     if text is None:
         return [], [f"{LOG} 的编码无法识别，到达时间未知"]
     rows = list(csv.reader(io.StringIO(text, newline="")))
