@@ -33,7 +33,7 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 
 @pytest.fixture(scope="session")
 def full_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One complete build of the demo data (13 reports, HTML, PDF and Word), shared by the report, build
+    """One complete build of the demo data (82 reports, HTML, PDF and Word), shared by the report, build
     and Word tests; tests that change outputs work on a copy."""
     from edureport.batch.build import build
 

@@ -39,7 +39,7 @@ def copy_build(full: Path, tmp_path: Path) -> Path:
     return out
 
 
-REPORTS = 34  # 6 sections, 6 townships, 21 departments (the plan's leads), the year-end review
+REPORTS = 82  # 6 sections, 6 townships, 21 departments (the plan's leads), 48 schools, the year-end review
 
 
 def test_full_build_outputs(full_build: Path) -> None:

@@ -62,6 +62,7 @@ def test_packaged_notebooks_are_the_repository_notebooks() -> None:
     ours = {p.name: p.read_bytes() for p in (ROOT / "notebooks").glob("*.ipynb")}
     shipped = {p.name: p.read_bytes() for p in PACKAGE_NOTEBOOKS.glob("*.ipynb")}
     assert set(ours) == set(shipped) == {"section_report.ipynb", "township_report.ipynb", "department_report.ipynb",
+                                         "school_report.ipynb",
                                          "year_end_review.ipynb"}
     for name in ours:
         assert ours[name] == shipped[name], f"notebooks/{name} 与 src/edureport/report/notebooks/{name} 不同：请复制"

@@ -10,6 +10,7 @@ from edureport.batch.execute import notebooks_dir
 from edureport.batch.jobs import select_jobs
 from edureport.batch.keys import job_key
 from edureport.data.store import load_data
+from edureport.metrics.results_cache import Shown
 from edureport.plan.model import Plan
 
 COMMON = {"as_of": "2024-12-31", "data_dir": "", "plan_file": "plan.yaml", "commentary_file": ""}
@@ -18,7 +19,7 @@ COMMON = {"as_of": "2024-12-31", "data_dir": "", "plan_file": "plan.yaml", "comm
 def _keys(data_dir: Path, plan: Plan) -> dict[str, str]:
     ds = load_data(data_dir, plan)
     jobs = select_jobs(plan, list(ds.townships["township"]), None)
-    return {j.key: job_key(j, ds, common=COMMON, notebook=notebooks_dir() / j.notebook, shown_results="same")
+    return {j.key: job_key(j, ds, common=COMMON, notebook=notebooks_dir() / j.notebook, shown_results=Shown("same"))
             for j in jobs}
 
 

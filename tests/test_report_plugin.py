@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pandas as pd
 import pytest
 
 from edureport.batch.jobs import select_jobs
@@ -52,7 +53,7 @@ class IndicatorsList(ReportKind):
     def title(self, plan: Plan, **parameters: Any) -> str:
         return f"{plan.issuer}{plan.year}年指标清单"
 
-    def jobs(self, plan: Plan, townships: list[str]) -> list[Job]:
+    def jobs(self, plan: Plan, townships: list[str], schools: pd.DataFrame | None = None) -> list[Job]:
         return [self.job(self.name, "indicators-list", plan)]
 
 
@@ -153,7 +154,7 @@ def test_unregistered_kind_is_refused_by_name(toy_kind: IndicatorsList, tmp_path
         register(toy_kind)
     assert result.exit_code == 2, result.output + result.stderr
     assert f"未知的报告类型“{TOY}”" in result.stderr
-    assert "可用：department、review、section、township" in result.stderr
+    assert "可用：department、review、school、section、township" in result.stderr
     assert not (tmp_path / "out" / "2024").exists()
 
 

@@ -31,18 +31,18 @@ AS_OF = dt.date(2023, 12, 31)
 def built(full_build: Path) -> dict[str, dict[str, Path]]:
     """One report of each kind, from the shared full build of the demo data."""
     folder = full_build / "2023" / AS_OF.isoformat()
-    stems = {"section": "section-1", "township": "township-图克镇", "review": "year-end-review"}
+    stems = {"section": "section-1", "township": "township-图克镇", "school": "school-S00203", "review": "year-end-review"}
     return {kind: {"html": folder / "html" / f"{stem}.html", "pdf": folder / "pdf" / f"{stem}.pdf",
                    "ipynb": folder / "notebooks" / f"{stem}.ipynb"} for kind, stem in stems.items()}
 
 
-def test_registry_covers_the_three_notebooks() -> None:
-    assert set(REPORTS.keys()) == {"section", "township", "department", "review"}
+def test_registry_covers_the_notebooks() -> None:
+    assert set(REPORTS.keys()) == {"section", "township", "department", "school", "review"}
     for kind in REPORTS:
         assert (notebooks_dir() / kind.notebook).is_file()
 
 
-@pytest.mark.parametrize("kind", ["section", "township", "review"])
+@pytest.mark.parametrize("kind", ["section", "township", "school", "review"])
 def test_html_is_clean_and_self_contained(built, kind: str) -> None:
     html = built[kind]["html"].read_text(encoding="utf-8")
     assert "http://" not in html and "https://" not in html, "no network references"
@@ -160,6 +160,7 @@ def test_notebooks_are_stored_without_outputs() -> None:
 
 
 @pytest.mark.parametrize("notebook", ["section_report.ipynb", "township_report.ipynb", "department_report.ipynb",
+                                      "school_report.ipynb",
                                       "year_end_review.ipynb"])
 def test_parameters_are_documented(notebook: str) -> None:
     import papermill

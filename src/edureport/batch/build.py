@@ -20,7 +20,7 @@ from edureport.batch.execute import JobResult, notebook_file, run_job_safe
 from edureport.batch.executors import Pool
 from edureport.batch.headline import status_counts
 from edureport.batch.jobs import select_jobs
-from edureport.batch.keys import job_key, shown_by_township_reports
+from edureport.batch.keys import job_key, shown_by_reports
 from edureport.batch.lock import LOCK_FILE, BuildLock
 from edureport.batch.manifest import read_manifest, report_entry, write_index, write_manifest
 from edureport.core.asof import as_of_date
@@ -101,7 +101,7 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
     load_commentary(notes_path, plan)  # a malformed commentary file stops the build before any report runs
     folder = report_dir(root, plan.year, when.isoformat())
     data = load_data(data_path, plan)  # raises DataValidationError before anything is written
-    selected = select_jobs(plan, list(data.townships["township"]), only)
+    selected = select_jobs(plan, list(data.townships["township"]), only, data.schools)
     stems = [output_files(root, plan.year, when.isoformat(), j.stem, formats) for j in selected]
     check_output(folder, files=[root / LOCK_FILE, folder / "manifest.json", folder / "index.html",
                                 *(p for files in stems for p in files.values())],
@@ -121,7 +121,7 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
         _clear_leftovers(folder)
         previous = {e["key"]: e for e in read_manifest(folder).get("reports", [])}
         # Also stores every township's results once for all reports (see results_cache).
-        shown = shown_by_township_reports(data, when, allow_outside_year) if selected else ""
+        shown = shown_by_reports(data, when, allow_outside_year) if selected else None
         if selected and counted_by(plan, before):  # the previous date's results too, once for all reports
             shared_table(data, before, allow_outside_year=allow_outside_year)
         keys = {j.key: job_key(j, data, common=common, notebook=notebook_file(j),

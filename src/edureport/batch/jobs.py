@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import unicodedata
 
+import pandas as pd
+
 from edureport.core.errors import EdureportError, ReportNameError, UnknownKindError, UnknownReportError  # noqa: F401  (defined with every other error)
 from edureport.plan.model import Plan
 from edureport.report.catalog import Job, get_report_kind, report_kinds
 from edureport.report.kinds import name_stem, unique_stems  # noqa: F401  (where batch code has always found them)
 
 
-def all_jobs(plan: Plan, townships: list[str]) -> list[Job]:
-    return [job for kind in report_kinds() for job in kind.jobs(plan, townships)]
+def all_jobs(plan: Plan, townships: list[str], schools: pd.DataFrame | None = None) -> list[Job]:
+    return [job for kind in report_kinds() for job in kind.jobs(plan, townships, schools)]
 
 
-def select_jobs(plan: Plan, townships: list[str], only: list[str] | None = None) -> list[Job]:
-    """All jobs, or those named by ``only`` (a job's key, or another name its kind accepts: section:二)."""
-    jobs = all_jobs(plan, townships)
+def select_jobs(plan: Plan, townships: list[str], only: list[str] | None = None,
+                schools: pd.DataFrame | None = None) -> list[Job]:
+    """All jobs, or those named by ``only`` (a job's key, or another name its kind accepts: section:二).
+    ``schools``: the register's schools (no school reports without it)."""
+    jobs = all_jobs(plan, townships, schools)
     if not only:
         return jobs
     by_key = {j.key: j for j in jobs}
@@ -40,6 +44,7 @@ def select_jobs(plan: Plan, townships: list[str], only: list[str] | None = None)
         elif by_key[key] not in chosen:
             chosen.append(by_key[key])
     if unknown:
-        known = "、".join(j.key for j in jobs)
+        shown = 40  # a city's 5,000 school reports are not listed in one message
+        known = "、".join(j.key for j in jobs[:shown]) + (f"等，共{len(jobs)}份" if len(jobs) > shown else "")
         raise UnknownReportError(f"没有这些报告：{'、'.join(unknown)}。可选：{known}")
     return chosen

@@ -6,8 +6,9 @@ A report is rebuilt only when something it shows could change:
 - its data: what its report kind's ``data_digests`` covers (``report/kinds.py``; all data unless the kind
   narrows it). The built-in kinds: a section report, the rows of its indicators and tasks (all townships —
   it compares them); a township report, its own rows, plus the banner figures and every township's figures
-  it prints in comparison columns, ranks and charts (``shown_by_township_reports``: so a change elsewhere
-  that moves those rebuilds it too); the year-end review, all data.
+  it prints in comparison columns, ranks and charts (``shown_by_reports``: so a change elsewhere
+  that moves those rebuilds it too); a school report, its township's rows and every school of its stage's
+  figures (its ranks); the year-end review, all data.
 """
 
 from __future__ import annotations
@@ -20,15 +21,15 @@ from typing import Any
 from edureport.core.cachefile import code_fingerprint
 from edureport.core.paths import default_commentary_file, file_sha256
 from edureport.data.store import DataSet
-from edureport.metrics.results_cache import all_results
+from edureport.metrics.results_cache import NOTHING_SHOWN, Shown, all_results, school_table
 from edureport.report.catalog import Job, get_report_kind
 
 
 def job_key(job: Job, ds: DataSet, *, common: dict[str, Any], notebook: Path,
-            shown_results: str = "") -> str:
+            shown_results: Shown | None = None) -> str:
     """The input key of one job; equal keys mean the report would come out the same."""
     plan = ds.plan
-    data = get_report_kind(job.kind).data_digests(job, ds, shown_results=shown_results)
+    data = get_report_kind(job.kind).data_digests(job, ds, shown_results=shown_results or NOTHING_SHOWN)
     # Where the data live and the whole data set's fingerprint are not what a report shows: its own rows are.
     params = {**{k: v for k, v in common.items() if k not in ("data_dir", "data_fingerprint")}, **job.parameters}
     payload = {"job": job.key, "params": params, "notebook": file_sha256(notebook), "plan": plan.sha256,
@@ -43,12 +44,14 @@ def _commentary_digest(common: dict[str, Any], year: int) -> str:
     return file_sha256(path) if Path(path).is_file() else ""
 
 
-def shown_by_township_reports(ds: DataSet, as_of, allow_outside_year: bool = False) -> str:
-    """Digest of the figures every township report prints about the others (banner and all townships).
+def shown_by_reports(ds: DataSet, as_of, allow_outside_year: bool = False) -> Shown:
+    """Digests of the figures reports print about other places: the banner and all townships (what every
+    township report prints about the others) now, every school's when a school report's key asks.
 
     Computing them here also stores them for the reports (``metrics.results_cache``), so no report repeats it.
     """
     rows = [(r.indicator_id, place, r.actual, str(r.status))
             for place, results in all_results(ds, as_of, allow_outside_year=allow_outside_year).items()
             for r in results]
-    return hashlib.sha256(json.dumps(rows, ensure_ascii=False, default=str).encode()).hexdigest()
+    places = hashlib.sha256(json.dumps(rows, ensure_ascii=False, default=str).encode()).hexdigest()
+    return Shown(places, lambda: school_table(ds, as_of, allow_outside_year=allow_outside_year))

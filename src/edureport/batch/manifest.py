@@ -73,6 +73,7 @@ def report_entry(result: JobResult, folder: Path, previous: dict[str, Any] | Non
             if kind not in files and (folder / entry["path"]).is_file():
                 files[kind] = entry
     return {"key": job.key, "kind": job.kind, "title": job.title, "stem": job.stem, "parameters": job.parameters,
+            **({"subgroup": job.subgroup} if job.subgroup else {}),
             "status": result.status, "seconds": round(result.seconds, 2), "attempts": result.attempts,
             "input_key": result.input_key if result.status != "failed" else (previous or {}).get("input_key", ""),
             "data_fingerprint": fingerprint if result.status != "failed" else (previous or {}).get("data_fingerprint", ""),
@@ -134,6 +135,7 @@ INDEX_CSS = """
 table.index td.n{text-align:right;white-space:nowrap}
 table.index th,table.index td:last-child{white-space:nowrap}
 table.index tr.this td{font-weight:bold}
+table.index tr.sub th{background:#f3f6fa;color:var(--accent);text-align:left;font-weight:bold}
 .submissions table{width:auto}.submissions td{text-align:center;white-space:nowrap}
 .submissions tbody th{background:#fff;white-space:nowrap}
 .submissions .s-late{color:#e08600}.submissions .s-missing,.submissions .s-overdue{color:#c62828;background:#fdecea}
@@ -153,10 +155,13 @@ INDEX_SCRIPT = """
     var words=box.value.trim(), shown=0;
     document.querySelectorAll('section.group').forEach(function(group){
       var any=false;
+      var sub=null, subAny=false;
       group.querySelectorAll('tbody tr').forEach(function(row){
-        var hit=!words||row.cells[0].textContent.indexOf(words)>=0;
-        row.hidden=!hit; if(hit){any=true;shown++}
+        if(row.classList.contains('sub')){if(sub){sub.hidden=!subAny}sub=row;subAny=false;return}
+        var hit=!words||row.cells[0].textContent.indexOf(words)>=0||(sub&&sub.textContent.indexOf(words)>=0);
+        row.hidden=!hit; if(hit){any=true;subAny=true;shown++}
       });
+      if(sub){sub.hidden=!subAny}
       group.hidden=!any;
     });
     count.textContent=words?('找到 '+shown+' 份报告'):'';
@@ -264,7 +269,7 @@ def write_index(folder: Path, title: str, data_text: str, run: dict[str, Any], e
     scroll in their own area)."""
 
     plan = plan if plan is not None else _plan_of(run)
-    groups: dict[int, list[str]] = {place: [] for place in index_groups()}
+    groups: dict[int, dict[str, list[str]]] = {place: {} for place in index_groups()}
     for e in entries:
         word, status = STATUS_WORDS.get(e["status"], (e["status"], Status.NO_DATA))
         detail = _detail(plan, e.get("parameters") or {})
@@ -281,16 +286,19 @@ def write_index(folder: Path, title: str, data_text: str, run: dict[str, Any], e
             note += f'　<a href="{esc(nb["path"])}">查看出错的笔记本</a>' if nb else ""
             note += "（下方链接为上次成功生成的版本）" if links else ""
             note += "</div>"
-        groups.setdefault(_group(e), []).append(
+        groups.setdefault(_group(e), {}).setdefault(str(e.get("subgroup") or ""), []).append(
             f"<tr><td>{esc(e['title'])}{detail}{note}</td>{_headline_cells(e.get('headline'))}"
             f"<td>{badge(status).replace(status.value, word)}</td><td>{links or '—'}</td></tr>")
     unit = plan.township_label if plan is not None else "单位"
     head = ("<thead><tr><th>报告</th><th>达标率</th><th>滞后</th><th>未达标</th><th>无数据</th><th>状态</th>"
             "<th>文件</th></tr></thead>")
+    # Inside a group, the reports of one subgroup (a township's schools) under its name, in first-seen order.
     sections = "".join(
-        f'<section class="group"><h2>{esc(_heading(place, plan))}</h2><table class="index">{head}'
-        f"<tbody>{''.join(rows)}</tbody></table></section>"
-        for place, rows in sorted(groups.items()) if rows)
+        f'<section class="group"><h2>{esc(_heading(place, plan))}</h2><table class="index">{head}<tbody>'
+        + "".join((f'<tr class="sub"><th colspan="7">{esc(sub)}</th></tr>' if sub else "") + "".join(rows)
+                  for sub, rows in subs.items())
+        + "</tbody></table></section>"
+        for place, subs in sorted(groups.items()) if subs)
     find = ('<p class="find" hidden><input type="search" id="find" placeholder="查找报告或'
             f'{esc(unit)}名称" aria-label="查找报告"><span class="count" id="found" aria-live="polite"></span></p>')
     body = (f'<header class="cover"><p class="issuer">{esc(run["plan"]["issuer"])}</p><h1 class="title">{esc(title)}</h1>'

@@ -44,13 +44,18 @@ def indicator_table(ctx: ReportContext, results: list[IndicatorResult], caption:
 def township_context(ctx: ReportContext, r: IndicatorResult) -> tuple[str, str]:
     """The banner figure and this township's rank among townships for one indicator."""
     banner = next((b for b in ctx.banner_results if b.indicator_id == r.indicator_id), None)
-    values = [v for v in ctx.township_values(r.indicator_id)[1] if v is not None]
-    rank = "—"
-    if r.actual is not None and len(values) > 1 and get_kind(r.kind).charted:
-        lower = lower_is_better(r.comparison)
-        better = sum(1 for v in values if (v < r.actual if lower else v > r.actual))
-        rank = f"{better + 1}/{len(values)}"
-    return (banner.actual_text if banner else "—"), rank
+    return (banner.actual_text if banner else "—"), rank_text(r, ctx.township_values(r.indicator_id)[1])
+
+
+def rank_text(r: IndicatorResult, values: list[float | None]) -> str:
+    """“2/6”: the result's place among ``values`` (its own included; the "≤", "＜" and "低于" kinds: smaller
+    first; ties share a place), "—" when it has no value, fewer than two have one, or its kind is not ranked."""
+    shown = [v for v in values if v is not None]
+    if r.actual is None or len(shown) < 2 or not get_kind(r.kind).charted:
+        return "—"
+    lower = lower_is_better(r.comparison)
+    better = sum(1 for v in shown if (v < r.actual if lower else v > r.actual))
+    return f"{better + 1}/{len(shown)}"
 
 
 def trend_figure(ctx: ReportContext, r: IndicatorResult, level: str = "banner", entity: str = "") -> Block:

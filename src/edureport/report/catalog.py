@@ -1,5 +1,5 @@
 """Every built-in report kind, registered: importing this module imports ``section``, ``township``,
-``department`` and ``review``, whose last lines register their kinds (see ``report/kinds.py``).
+``department``, ``school`` and ``review``, whose last lines register their kinds (see ``report/kinds.py``).
 
 Whatever needs the full registry (the batch layer: jobs, titles, build keys) imports it from here, so the
 kinds are registered before it is read. A notebook needs only its own kind, which its ``from
@@ -9,7 +9,7 @@ adds its module to the import below; a plug-in (or a test) calls ``register`` it
 
 from __future__ import annotations
 
-from edureport.report import department, review, section, township  # noqa: F401  (they register on import)
+from edureport.report import department, review, school, section, township  # noqa: F401  (they register on import)
 from edureport.report.kinds import REPORTS, Job, ReportKind, get_report_kind, register, report_kinds
 
 __all__ = ["REPORTS", "Job", "ReportKind", "get_report_kind", "register", "report_kinds"]

@@ -152,11 +152,11 @@ def change_records(ctx: ReportContext, results: list[IndicatorResult]) -> dict[s
 
 
 def change_part(ctx: ReportContext, results: list[IndicatorResult] | None = None, *,
-                baseline_year: bool = False) -> Block:
+                baseline_year: bool = False, projects: list[str] | None = None) -> Block:
     """较上期变化: status changes (grouped, named), the largest moves in value, projects that changed stage;
     with ``baseline_year`` (the year-end review) also the change against the baseline year. ``results``:
     the report's own results where they are not its township's or its section's (e.g. a department's
-    indicators); its projects are then those of the results' tasks."""
+    indicators); its projects are then those of the results' tasks, or ``projects`` (a school's own)."""
     now, before_results = scope_results(ctx)
     if results is not None:
         now = results
@@ -190,7 +190,7 @@ def change_part(ctx: ReportContext, results: list[IndicatorResult] | None = None
         blocks.append(_list([_coloured(move_sentence(c), c.better) for c in moves]))
     elif not any(c.direction for c in records):
         blocks.append(paragraph("各项指标的数值与上期相同。"))
-    blocks += _stages(ctx, sorted(tasks))
+    blocks += _stages(ctx, projects if projects is not None else [p.id for p in ctx.plan.projects if p.task in tasks])
     return join(blocks + yoy + [paragraph(LEGEND, "note")])
 
 
@@ -199,8 +199,7 @@ def _day_cn(ctx: ReportContext) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
-def _stages(ctx: ReportContext, tasks: list[int]) -> list[Block]:
-    ids = [p.id for p in ctx.plan.projects if p.task in tasks]
+def _stages(ctx: ReportContext, ids: list[str]) -> list[Block]:
     if not ids:
         return []
     moved = stage_changes(ctx.data, ids, ctx.previous_date, ctx.as_of, ctx.township)

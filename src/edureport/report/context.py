@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
 
@@ -23,13 +24,32 @@ from edureport.data.projects import project_table
 from edureport.data.store import DataSet, load_register, load_snapshot, load_subset
 from edureport.metrics.change import compare_date, counted_by, default_compare_to
 from edureport.metrics.compute import IndicatorResult, compute
-from edureport.metrics.results_cache import BANNER, place_rows, results_of, shared_table
+from edureport.metrics.results_cache import BANNER, place_rows, results_of, school_table, shared_table
 from edureport.plan.commentary import Commentary, load_commentary
 from edureport.plan.load import load_plan
 from edureport.plan.model import Plan
 from edureport.report.htmlkit import Block, Numbering, esc, table
 from edureport.report.kinds import get_report_kind
 from edureport.report.narrative import counted_cn, counted_day, data_line, date_cn, region_word
+
+
+class Register:
+    """The data folder's register as ``ReportKind.resolve`` gets it: calling it gives the units' names in
+    register order, ``schools`` its schools; read on first use only (most parameters need no default)."""
+
+    def __init__(self, load: Callable[[], DataSet]) -> None:
+        self._load = load
+
+    @functools.cached_property
+    def data(self) -> DataSet:
+        return self._load()
+
+    def __call__(self) -> list[str]:
+        return list(self.data.townships["township"].astype(str))
+
+    @property
+    def schools(self) -> pd.DataFrame:
+        return self.data.schools
 
 
 @dataclass
@@ -76,8 +96,8 @@ class ReportContext:
             raise AsOfError(f"参数 compare_to：{exc}") from None
         data_folder = data_path(data_dir)
         parameters = report.resolve(
-            plan, lambda: list(load_register(data_folder, plan, fingerprint=data_fingerprint).townships["township"]
-                               .astype(str)), **{p: parameters.get(p, "") for p in report.parameters})
+            plan, Register(lambda: load_register(data_folder, plan, fingerprint=data_fingerprint)),
+            **{p: parameters.get(p, "") for p in report.parameters})
         part = report.subset(**parameters)
         if part:
             data = load_subset(data_folder, plan, fingerprint=data_fingerprint, **part)
@@ -166,6 +186,12 @@ class ReportContext:
     def _table(self) -> pd.DataFrame:
         return shared_table(self.data, self.as_of, whole=lambda: self.full,
                             allow_outside_year=self.allow_outside_year)
+
+    @functools.cached_property
+    def school_table(self) -> pd.DataFrame:
+        """Every school's results (``results_cache.school_table``: computed once per build, what school
+        reports rank against)."""
+        return school_table(self.data, self.as_of, whole=lambda: self.full, allow_outside_year=self.allow_outside_year)
 
     @functools.cached_property
     def _towns(self) -> list[str]:
@@ -290,12 +316,15 @@ def projects_block(ctx: ReportContext, project_ids: list[str], township: str = "
                  rows, number=n, caption="建设项目进展", raw_columns=[9], cls="projects")
 
 
-def activities_block(ctx: ReportContext, tasks: list[int], township: str = "") -> Block:
+def activities_block(ctx: ReportContext, tasks: list[int], township: str = "", school_id: str = "") -> Block:
+    """The activities of the tasks (of one township's, of one school's) up to the day the figures count to."""
     acts = ctx.data.activities
     # listed up to the day the figures count to, so a meeting listed here is also counted in the figures
     acts = acts[acts["task"].isin(tasks) & (acts["date"] <= pd.Timestamp(ctx.counted))]
     if township:
         acts = acts[acts["township"] == township]
+    if school_id:
+        acts = acts[acts["school_id"].astype(str) == school_id]
     if acts.empty:
         return Block('<p class="note">截至目前没有登记的活动。</p>')
     n = ctx.numbering.next_table()

@@ -13,12 +13,15 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import pandas as pd
+
 from edureport.core.errors import ReportParameterError, for_display
 from edureport.core.status import Status
 from edureport.data.projects import project_table
 from edureport.data.store import DataSet
 from edureport.kinds import get_kind
 from edureport.metrics.compute import IndicatorResult, status_summary
+from edureport.metrics.results_cache import NOTHING_SHOWN, Shown
 from edureport.plan.model import Indicator, Plan, Task
 from edureport.report.blocks import change_part, indicator_table, lagging
 from edureport.report.context import ReportContext, closing_note, cover, projects_block
@@ -220,12 +223,12 @@ class DepartmentReport(ReportKind):
         raise ReportParameterError(f"参数 department（{plan.department_label}）的值“{for_display(given)}”不是工作要点"
                                    f"中任务的牵头单位；可用：{'、'.join(names) or '无'}")
 
-    def jobs(self, plan: Plan, townships: list[str]) -> list[Job]:
+    def jobs(self, plan: Plan, townships: list[str], schools: pd.DataFrame | None = None) -> list[Job]:
         names = departments(plan)
         stems = unique_stems(self.name, names)
         return [self.job(f"{self.name}:{d}", stems[d], plan, department=d) for d in names]
 
-    def data_digests(self, job: Job, data: DataSet, *, shown_results: str = "") -> dict[str, str]:
+    def data_digests(self, job: Job, data: DataSet, *, shown_results: Shown = NOTHING_SHOWN) -> dict[str, str]:
         plan, name = data.plan, job.parameters["department"]
         # no tasks: the activities' digest is that of no rows (the report lists no activities)
         return section_rows(data, [i.id for i in indicators_of(plan, name)], [], projects_of(plan, name))

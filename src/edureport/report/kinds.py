@@ -30,6 +30,7 @@ import pandas as pd
 from edureport.core.errors import ReportNameError, UnknownReportKindError
 from edureport.core.registry import Registry
 from edureport.data.store import DataSet
+from edureport.metrics.results_cache import NOTHING_SHOWN, Shown
 from edureport.plan.model import Plan
 
 
@@ -41,6 +42,7 @@ class Job:
     title: str
     notebook: str  # the kind's notebook: a file name in notebooks/, or an absolute path
     parameters: dict[str, Any] = field(default_factory=dict)
+    subgroup: str = ""  # where it goes inside its kind's group on the index page (a school's township)
 
 
 class ReportKind:
@@ -71,8 +73,9 @@ class ReportKind:
         folder, so call it only for a default. Default: the parameters as given."""
         return parameters
 
-    def jobs(self, plan: Plan, townships: list[str]) -> list[Job]:
-        """The reports of one build (default: one, keyed and named by the kind's name)."""
+    def jobs(self, plan: Plan, townships: list[str], schools: pd.DataFrame | None = None) -> list[Job]:
+        """The reports of one build (default: one, keyed and named by the kind's name). ``townships``: the
+        register's units in order; ``schools``: its schools (school_id, name, township, stage, ownership)."""
         return [self.job(self.name, self.name, plan)]
 
     def job(self, key: str, stem: str, plan: Plan, **parameters: Any) -> Job:
@@ -81,17 +84,25 @@ class ReportKind:
 
     def subset(self, **parameters: Any) -> dict[str, str]:
         """Which part of the data the report reads (``load_subset``'s ``township``/``section``): default
-        none, the whole data set."""
+        none, the whole data set. ``parameters`` are the resolved ones (``resolve``)."""
         return {}
+
+    def place(self, **parameters: Any) -> tuple[str, str]:
+        """Whose figures the report's headline counts (the index page, delivery's messages), from a job's
+        parameters: ("banner", ""), ("township", name) or ("school", school id). Default: the township
+        ``subset`` names, else the whole region."""
+        township = self.subset(**parameters).get("township")
+        return ("township", township) if township else ("banner", "")
 
     def aliases(self, job: Job) -> list[str]:
         """Other names ``--only`` accepts for the job besides ``job.key`` (default: none)."""
         return []
 
-    def data_digests(self, job: Job, data: DataSet, *, shown_results: str = "") -> dict[str, str]:
+    def data_digests(self, job: Job, data: DataSet, *, shown_results: Shown = NOTHING_SHOWN) -> dict[str, str]:
         """Digests of the data the report can show: the part of its build key that decides whether new
         data rebuild it. Too little here serves a stale report, so the default is all the data.
-        ``shown_results`` digests every township's figures (what township reports print about the others)."""
+        ``shown_results`` digests what reports print about other places: ``places``, the banner's and every
+        township's figures (township reports' ranks and charts); ``schools(stage)``, every school of a stage."""
         return {"all": data.fingerprint}
 
 
@@ -197,9 +208,23 @@ def township_rows(ds: DataSet, township: str) -> dict[str, str]:
     return out | registry_rows(ds)
 
 
+def school_rows(ds: DataSet, school_id: str) -> dict[str, str]:
+    """Digests of one school's rows (its figures, baselines, activities and projects: every row that
+    names its school code)."""
+    out = {}
+    for name in TABLES:
+        by_school = ds.memo(f"inputs:schools:{name}", lambda name=name: _digest_by(ds.frames[name], "school_id"))
+        out[name] = by_school.get(school_id, "")
+    return out | registry_rows(ds)
+
+
 def _digest_by_township(frame: pd.DataFrame) -> dict[str, str]:
     """One digest per township value, from one grouping (not one full scan per township)."""
-    return {str(k): frame_digest(g) for k, g in frame.groupby(frame["township"].astype(str), sort=False)}
+    return _digest_by(frame, "township")
+
+
+def _digest_by(frame: pd.DataFrame, column: str) -> dict[str, str]:
+    return {str(k): frame_digest(g) for k, g in frame.groupby(frame[column].astype(str), sort=False)}
 
 
 def registry_rows(ds: DataSet) -> dict[str, str]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
+import pandas as pd
+
 from edureport.core.status import Status
 from edureport.intake.submissions import missing_note, missing_units
 from edureport.kinds import get_kind
@@ -173,7 +175,7 @@ class ReviewReport(ReportKind):
     def title(self, plan: Plan, **parameters: Any) -> str:
         return f"{plan.issuer}{plan.year}年工作总结"
 
-    def jobs(self, plan: Plan, townships: list[str]) -> list[Job]:
+    def jobs(self, plan: Plan, townships: list[str], schools: pd.DataFrame | None = None) -> list[Job]:
         return [self.job(self.name, "year-end-review", plan)]
 
 

@@ -6,9 +6,12 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import pandas as pd
+
 from edureport.core.errors import ReportParameterError, for_display
 from edureport.data.store import DataSet
 from edureport.metrics.compute import status_summary
+from edureport.metrics.results_cache import NOTHING_SHOWN, Shown
 from edureport.plan.model import Plan
 from edureport.report.blocks import change_part, figure_span, figures_for, indicator_table
 from edureport.report.context import ReportContext, activities_block, closing_note, cover, projects_block
@@ -111,7 +114,7 @@ class SectionReport(ReportKind):
         raise ReportParameterError(f"参数 section（部分）的值“{for_display(given)}”不是工作要点中的部分；"
                                    f"可用：1～{len(numbers)} 或 {'、'.join(numbers)}")
 
-    def jobs(self, plan: Plan, townships: list[str]) -> list[Job]:
+    def jobs(self, plan: Plan, townships: list[str], schools: pd.DataFrame | None = None) -> list[Job]:
         return [self.job(f"{self.name}:{i}", f"{self.name}-{i}", plan, section=s.number)
                 for i, s in enumerate(plan.sections, start=1)]
 
@@ -121,7 +124,7 @@ class SectionReport(ReportKind):
     def aliases(self, job: Job) -> list[str]:
         return [f"{self.name}:{job.parameters['section']}"]
 
-    def data_digests(self, job: Job, data: DataSet, *, shown_results: str = "") -> dict[str, str]:
+    def data_digests(self, job: Job, data: DataSet, *, shown_results: Shown = NOTHING_SHOWN) -> dict[str, str]:
         plan = data.plan
         section = job.parameters["section"]
         tasks = [t.id for t in plan.tasks_in(section)]

@@ -7,11 +7,14 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import pandas as pd
+
 from edureport.core.errors import ReportParameterError
 from edureport.data.store import DataSet
 from edureport.intake.submissions import missing_note, missing_units
 from edureport.kinds import get_kind
 from edureport.metrics.compute import status_columns, status_summary
+from edureport.metrics.results_cache import NOTHING_SHOWN, Shown
 from edureport.plan.model import Plan
 from edureport.report.blocks import (
     change_part,
@@ -137,15 +140,15 @@ class TownshipReport(ReportKind):
             name = names[0]
         return {**parameters, "township": name}
 
-    def jobs(self, plan: Plan, townships: list[str]) -> list[Job]:
+    def jobs(self, plan: Plan, townships: list[str], schools: pd.DataFrame | None = None) -> list[Job]:
         stems = unique_stems(self.name, townships)
         return [self.job(f"{self.name}:{t}", stems[t], plan, township=t) for t in townships]
 
     def subset(self, **parameters: Any) -> dict[str, str]:
         return {"township": parameters["township"]}
 
-    def data_digests(self, job: Job, data: DataSet, *, shown_results: str = "") -> dict[str, str]:
-        return township_rows(data, job.parameters["township"]) | {"shown": shown_results}
+    def data_digests(self, job: Job, data: DataSet, *, shown_results: Shown = NOTHING_SHOWN) -> dict[str, str]:
+        return township_rows(data, job.parameters["township"]) | {"shown": shown_results.places}
 
 
 register(TownshipReport())
