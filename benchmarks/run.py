@@ -75,8 +75,21 @@ def jobs_for(data: Path, only: list[str] | None) -> list[tuple[str, str, dict[st
     from edureport.plan.load import load_plan
 
     plan = load_plan(PLAN)
-    towns = list(load_data(data, plan).townships["township"])
-    return [(j.stem, j.notebook, j.parameters) for j in select_jobs(plan, towns, only)]
+    ds = load_data(data, plan)
+    return [(j.stem, j.notebook, j.parameters)
+            for j in select_jobs(plan, list(ds.townships["township"]), only, ds.schools)]
+
+
+def keys_for(data: Path, without: tuple[str, ...] = ()) -> list[str]:
+    """Every report key a build of ``data`` has, but those of the kinds in ``without``."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from edureport.batch.jobs import select_jobs
+    from edureport.data.store import load_data
+    from edureport.plan.load import load_plan
+
+    plan = load_plan(PLAN)
+    ds = load_data(data, plan)
+    return [j.key for j in select_jobs(plan, list(ds.townships["township"]), None, ds.schools) if j.kind not in without]
 
 
 def baseline(data: Path, out: Path, only: list[str] | None, parallel: int = 1) -> list[str]:
@@ -152,7 +165,7 @@ def loading(sizes: list[int], work: Path):
         yield row
 
 
-def scale(sizes: list[int], work: Path, only: list[str] | None):
+def scale(sizes: list[int], work: Path, only: list[str] | None, without: tuple[str, ...] = ()):
     """Complete builds at several township counts (reports grow with townships), each from an empty cache.
 
     The shared step (validation, then every township's figures, done once per build before any report)
@@ -167,10 +180,12 @@ def scale(sizes: list[int], work: Path, only: list[str] | None):
                           f"p=load_plan({str(PLAN)!r}); d=load_data({str(data)!r}, p); t=time.perf_counter(); "
                           "all_results(d, p.end); print(time.perf_counter()-t)", env)
         out = work / f"o-{n}"
+        picked = only or (keys_for(data, without) if without else [])
         build = measure(edureport("build", "--force", "--quiet", "--timeout", "7200", "--data", str(data),
-                                  "--out", str(out), *[a for s in (only or []) for a in ("--only", s)]), env=env)
+                                  "--out", str(out), *[a for s in picked for a in ("--only", s)]), env=env)
         seconds, by_kind = report_seconds(out)
-        row = {"townships": n, "observations": rows, "reports": len(seconds),
+        row = {"townships": n, "observations": rows, "reports": len(seconds), "without": list(without),
+               "schools": sum(1 for _ in (data / "schools.csv").open(encoding="utf-8-sig")) - 1,
                "validate_s": validate["wall"], "shared_results_s": shared,
                "build_s": build["wall"], "build_cpu_s": build["cpu"], "build_rss_mb": build["rss_mb"],
                "per_report_median_s": statistics.median(seconds),
@@ -191,9 +206,7 @@ def warm(sizes: list[int], work: Path, only: list[str] | None, passes: int) -> l
     """
     picks, times = {}, {n: [] for n in sizes}
     for n in sizes:
-        data, _ = make_data(n, work)
-        towns = (data / "townships.csv").read_text(encoding="utf-8-sig").splitlines()[1:7]
-        picks[n] = only or ["section:1", *[f"township:{t.split(',')[0]}" for t in towns], "review"]
+        picks[n] = only or sample(n, work)
     cold = [n for n in sizes if not (work / f"cache-{n}").is_dir()]  # the scale part's caches are warm
     for i in range(passes + 1):
         for n in (sizes if i else cold):  # pass 0 warms the caches the scale part did not make
@@ -214,15 +227,88 @@ def warm(sizes: list[int], work: Path, only: list[str] | None, passes: int) -> l
     return rows
 
 
+def sample(n: int, work: Path) -> list[str]:
+    """The reports sampled at every size: section 1, the first 6 townships, one department, the first
+    6 schools (one township's: ranks among 4,800 schools at 600 townships) and the review."""
+    data, _ = make_data(n, work)
+    towns = (data / "townships.csv").read_text(encoding="utf-8-sig").splitlines()[1:7]
+    schools = (data / "schools.csv").read_text(encoding="utf-8-sig").splitlines()[1:7]
+    return ["section:1", *[f"township:{t.split(',')[0]}" for t in towns], "department:基础教育股",
+            *[f"school:{s.split(',')[0]}" for s in schools], "review"]
+
+
+def dask_sample(sizes: list[int], work: Path, passes: int) -> list[dict]:
+    """The warm-cache sample (``sample``) on a Dask cluster of local processes: ``dask scheduler`` and two
+    ``dask worker`` processes (one thread each) started here; the sizes go round as there, after one
+    untimed pass that warms the cache. The workers and the builds share one cache folder (as workers on a
+    shared file system would): a worker without the build's cache validates the data and computes the
+    shared results again for each report. Dask workers run each report in a kernel of its own (warm
+    kernels are for the build's own pool workers), so compare with the local executor's cold kernels."""
+    port = 8786 + os.getpid() % 1000
+    address = f"tcp://127.0.0.1:{port}"
+    logs = work / "dask-logs"
+    logs.mkdir(exist_ok=True)
+    env = {**os.environ, "EDUREPORT_CACHE_DIR": str(work / "cache-dask")}
+    procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=(logs / "scheduler").open("w"),
+                              env=env)]
+    try:
+        time.sleep(3)
+        for i in range(2):
+            procs.append(subprocess.Popen([str(BIN / "dask"), "worker", address, "--nthreads", "1", "--nworkers", "1",
+                                           "--no-dashboard", "--memory-limit", "0", "--local-directory",
+                                           str(work / f"dask-{i}")], stdout=subprocess.DEVNULL,
+                                          stderr=(logs / f"worker-{i}").open("w"), env=env))
+        _wait_for_workers(address, 2)
+        picks = {n: sample(n, work) for n in sizes}
+        times: dict[int, list[dict[str, float]]] = {n: [] for n in sizes}
+        for i in range(passes + 1):  # pass 0 warms the shared cache
+            for n in sizes:
+                out = work / f"d-{n}"
+                subprocess.run(edureport("build", "--force", "--quiet", "--timeout", "7200", "--executor", "dask",
+                                         "--scheduler", address, "--data", str(work / f"data-{n}"), "--out", str(out),
+                                         *[a for s in picks[n] for a in ("--only", s)]),
+                               env=env, check=True, stdout=subprocess.DEVNULL)
+                if i:
+                    times[n].append(report_times(out))
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    rows = []
+    for n in sizes:
+        per_report = {k: statistics.median(p[k] for p in times[n]) for k in times[n][0]}
+        rows.append({"townships": n, "reports": len(per_report), "passes": passes, "executor": "dask",
+                     "workers": 2, "per_report_median_s": statistics.median(per_report.values()),
+                     "per_kind_median_s": kind_medians(per_report)})
+        print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+    return rows
+
+
+def _wait_for_workers(address: str, n: int, timeout: float = 60) -> None:
+    from distributed import Client
+
+    with Client(address, timeout="30s") as client:
+        client.wait_for_workers(n, timeout=timeout)
+
+
 def report_times(out: Path) -> dict[str, float]:
     """Each report's own time (seconds, from the build's manifest) by report key."""
     reports = json.loads(next(out.rglob("manifest.json")).read_text(encoding="utf-8"))["reports"]
     return {e["key"]: e["seconds"] for e in reports}
 
 
+KINDS = ("section", "township", "department", "school", "review")
+
+
 def kind_medians(times: dict[str, float]) -> dict[str, float]:
-    return {k: statistics.median([s for key, s in times.items() if key.startswith(k)] or [0])
-            for k in ("section", "township", "review")}
+    return {k: statistics.median([s for key, s in times.items() if key.split(":")[0] == k] or [0])
+            for k in KINDS if any(key.split(":")[0] == k for key in times)}
 
 
 def report_seconds(out: Path) -> tuple[list[float], dict[str, float]]:
@@ -282,6 +368,11 @@ def main() -> None:
     ap.add_argument("--rows", type=int, nargs="*", default=None,
                     help="township counts for the loading part (6750 ≈ 10⁷ observation rows; none: keep the previous)")
     ap.add_argument("--skip-build", action="store_true", help="only the scale and loading parts")
+    ap.add_argument("--dask", type=int, nargs="*", default=None,
+                    help="township counts for the warm-cache sample on a local Dask cluster (none: keep the previous)")
+    ap.add_argument("--scale-without", nargs="*", default=[],
+                    help="report kinds left out of the scale part's complete builds (e.g. school: the 600-township "
+                         "build of the earlier figures had none)")
     args = ap.parse_args()
     repeat = 1 if args.quick else args.repeat
     only = ["section:4"] if args.quick else None
@@ -306,11 +397,14 @@ def main() -> None:
     # An empty --sizes, --warm or --rows keeps that part's previous figures (re-measure one part only).
     sizes = args.sizes if args.sizes is not None else ([6] if args.quick else [6, 60, 600])
     results["scale"] = [] if sizes else previous.get("scale", [])
-    for row in scale(sizes, work, only):
+    for row in scale(sizes, work, only, tuple(args.scale_without)):
         results["scale"].append(row)
         save(args.out, results)
     warm_sizes = args.warm if args.warm is not None else ([6] if args.quick else [6, 60, 600])
     results["warm"] = warm(warm_sizes, work, only, 1 if args.quick else 5) if warm_sizes else previous.get("warm", [])
+    save(args.out, results)
+    dask_sizes = args.dask if args.dask is not None else ([] if args.quick else [6, 60, 600])
+    results["dask"] = dask_sample(dask_sizes, work, 3) if dask_sizes else previous.get("dask", [])
     save(args.out, results)
     rows = args.rows if args.rows is not None else ([6] if args.quick else [6, 675, 6750])
     results["loading"] = [] if rows else previous.get("loading", [])

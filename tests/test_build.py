@@ -18,7 +18,7 @@ from edureport.batch.build import build
 from edureport.batch.keys import file_sha256
 from edureport.batch.lock import BuildLock
 
-from .conftest import DEMO, PLAN_2023, ROOT, run, tree_digest
+from .conftest import DEMO, PLAN_2023, ROOT, full_build_keys, run, tree_digest
 
 AS_OF = "2023-12-31"
 
@@ -39,7 +39,7 @@ def copy_build(full: Path, tmp_path: Path) -> Path:
     return out
 
 
-REPORTS = 82  # 6 sections, 6 townships, 21 departments (the plan's leads), 48 schools, the year-end review
+REPORTS = 36  # 6 sections, 6 townships, 21 departments (the plan's leads), 2 of the 48 schools (conftest), the review
 
 
 def test_full_build_outputs(full_build: Path) -> None:
@@ -61,7 +61,7 @@ def test_full_build_outputs(full_build: Path) -> None:
 def test_rebuild_without_change_rebuilds_nothing(full_build: Path, tmp_path: Path) -> None:
     out = copy_build(full_build, tmp_path)
     before = published(out)
-    summary = build(plan_file=PLAN_2023, data_dir=DEMO, as_of=AS_OF, out=out)
+    summary = build(plan_file=PLAN_2023, data_dir=DEMO, as_of=AS_OF, out=out, only=full_build_keys())
     assert {r.status for r in summary.results} == {"unchanged"}
     after = published(out)
     assert {k: v for k, v in after.items() if not k.endswith(("manifest.json", "index.html"))} == \
@@ -73,7 +73,7 @@ def test_touching_one_township_rebuilds_only_what_shows_it(full_build: Path, tmp
     data = tmp_path / "data"
     shutil.copytree(DEMO, data)
     # First build from the copied data folder (same bytes, other path: nothing to rebuild).
-    assert {r.status for r in build(plan_file=PLAN_2023, data_dir=data, as_of=AS_OF, out=out).results} == {"unchanged"}
+    assert {r.status for r in build(plan_file=PLAN_2023, data_dir=data, as_of=AS_OF, out=out, only=full_build_keys()).results} == {"unchanged"}
     path = data / "activities.csv"
     lines = path.read_text(encoding="utf-8-sig").splitlines()
     i = next(n for n, line in enumerate(lines) if ",图克镇," in line and ",21," in line)
@@ -81,7 +81,7 @@ def test_touching_one_township_rebuilds_only_what_shows_it(full_build: Path, tmp
     fields[-1] = str(int(fields[-1]) + 1)  # one more participant in one of 图克镇's activities (task 21)
     lines[i] = ",".join(fields)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
-    summary = build(plan_file=PLAN_2023, data_dir=data, as_of=AS_OF, out=out)
+    summary = build(plan_file=PLAN_2023, data_dir=data, as_of=AS_OF, out=out, only=full_build_keys())
     rebuilt = sorted(r.job.key for r in summary.results if r.status == "built")
     assert rebuilt == ["review", "section:5", "township:图克镇"]
 
@@ -132,7 +132,7 @@ def test_sigkill_leaves_published_files_intact(full_build: Path, tmp_path: Path)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert published(out) == before
-    summary = build(plan_file=PLAN_2023, data_dir=DEMO, as_of=AS_OF, out=out)
+    summary = build(plan_file=PLAN_2023, data_dir=DEMO, as_of=AS_OF, out=out, only=full_build_keys())
     assert not summary.failed and {r.status for r in summary.results} == {"unchanged"}
     assert not list(folder.rglob(".*.running.ipynb")) and not list(folder.rglob(".*.tmp"))
 

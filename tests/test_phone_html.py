@@ -179,11 +179,19 @@ def test_index_search_filters_the_units(site: Path, browser) -> None:
         box = page.locator("#find")
         assert box.is_visible(), "the search box is not shown"
         everything = page.evaluate(shown)
-        box.fill("图克镇")
-        assert page.evaluate(shown) == 1
+        heads = "() => [...document.querySelectorAll('tr.sub')].filter(r => r.offsetParent).map(r => r.textContent)"
+        box.fill("图克镇")  # the full build has none of 图克镇's schools (conftest): its report alone
+        assert page.evaluate(shown) == 1 and page.evaluate(heads) == []
         assert page.locator("#found").text_content() == "找到 1 份报告"
         groups = page.eval_on_selector_all("section.group", "gs => gs.map(g => !g.hidden)")
         assert sum(groups) == 1, groups  # only the units' group is left
+        box.fill("乌审召镇")  # the township's report, and its school under the township's heading
+        assert page.evaluate(shown) == 1 + 1 + 1 and page.evaluate(heads) == ["乌审召镇"]
+        assert page.locator("#found").text_content() == "找到 2 份报告"
+        assert sum(page.eval_on_selector_all("section.group", "gs => gs.map(g => !g.hidden)")) == 2
+        box.fill("高级中学")  # one school: its report under its township's heading
+        assert page.evaluate(shown) == 2 and page.evaluate(heads) == ["嘎鲁图镇"]
+        assert page.locator("#found").text_content() == "找到 1 份报告"
         box.fill("部分")
         assert page.evaluate(shown) == 6
         box.fill("")

@@ -50,10 +50,12 @@ def test_one_job_per_school_grouped_by_township(plan: Plan) -> None:
         select_jobs(plan, ["图克镇"], ["school:S99999"], schools)
 
 
-def test_two_schools_of_one_name_are_told_apart_by_township() -> None:
-    schools = pd.DataFrame({"school_id": ["A", "B", "C"], "name": ["中心小学", "中心小学", "实验小学"],
-                            "township": ["东镇", "西镇", "东镇"]})
-    assert report.display_names(schools) == {"A": "中心小学（东镇）", "B": "中心小学（西镇）", "C": "实验小学"}
+def test_two_schools_of_one_name_are_told_apart_by_township_and_code() -> None:
+    schools = pd.DataFrame({"school_id": ["A", "B", "C", "D", "E"],
+                            "name": ["中心小学", "中心小学", "实验小学", "第一中学", "第一中学"],
+                            "township": ["东镇", "西镇", "东镇", "东镇", "东镇"]})
+    assert report.display_names(schools) == {"A": "中心小学（东镇）", "B": "中心小学（西镇）", "C": "实验小学",
+                                             "D": "第一中学（东镇，D）", "E": "第一中学（东镇，E）"}
 
 
 @pytest.mark.parametrize(("given", "school"), [("", "S1"), ("S3", "S3"), (" S2\u3000", "S2")])
@@ -116,22 +118,53 @@ def test_a_school_of_its_own_stage_is_not_ranked(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("EDUREPORT_CACHE_DIR", str(tmp_path))
     ctx = ReportContext.load("school", plan_file=str(MINI_PLAN), data_dir=str(MINI / "data"), as_of="2024-12-31",
                              school="S2")
-    assert "是全县唯一的初中（按达标率）" in report.school_overview(ctx).html
+    assert "是全县唯一的初中。" in report.school_overview(ctx).html
     table = report.school_indicators(ctx).html
     assert "排名</th>" not in table and "全县没有其他初中，不作排名。" in table
     assert "东镇中学食堂改造" in report.school_projects(ctx).html
 
 
+def test_a_school_without_indicators_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A school none of the plan's indicators applies to (a 中职 under a plan without 中职 indicators): one
+    plain sentence in each part, no “适用的没有适用的”, no claims about changes."""
+    monkeypatch.setenv("EDUREPORT_CACHE_DIR", str(tmp_path))
+    ctx = ReportContext.load("school", plan_file=str(MINI_PLAN), data_dir=str(MINI / "data"), as_of="2024-12-31",
+                             school="S2")
+    monkeypatch.setattr(report, "own_results", lambda ctx: [])
+    overview = report.school_overview(ctx).html
+    assert "东镇中学（东镇，初中，公办）没有适用的量化指标。" in overview and "适用的没有" not in overview
+    change = report.school_change(ctx).html
+    assert "本学校（园）没有适用的量化指标，不作较上期比较。" in change and "相同" not in change
+    assert "本学校（园）没有适用的量化指标。" in report.school_indicators(ctx).html
+
+
+def test_no_rank_without_comparable_figures_is_not_called_alone(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """西镇小学 (S3) has a rival 小学 (S1): when no indicator can be ranked, the note says there are no
+    comparable figures, not that there is no other 小学."""
+    monkeypatch.setenv("EDUREPORT_CACHE_DIR", str(tmp_path))
+    ctx = ReportContext.load("school", plan_file=str(MINI_PLAN), data_dir=str(MINI / "data"), as_of="2024-12-31",
+                             school="S3")
+    monkeypatch.setattr(report, "indicator_ranks",
+                        lambda ctx, results: {r.indicator_id: ("—", "—") for r in results})
+    html = report.school_indicators(ctx).html
+    assert "全县同学段的学校（园）暂无可比数据，不作排名。" in html and "没有其他" not in html
+
+
 @pytest.mark.parametrize(
-    ("stage", "here", "whole", "sentence"),
-    [("小学", (2, 3), (5, 15), "在乙镇3所小学中排第2位，在全旗15所小学中排第5位"),
-     ("小学", (1, 1), (5, 15), "是乙镇唯一的小学，在全旗15所小学中排第5位"),
-     ("高中", (1, 1), (1, 1), "是全旗唯一的高中"),
-     ("九年一贯制", (1, 2), (3, 9), "在乙镇2所九年一贯制学校中排第1位，在全旗9所九年一贯制学校中排第3位"),
-     ("幼儿园", (3, 3), (1, 18), "在乙镇3所幼儿园中排第3位，在全旗18所幼儿园中排第1位")],
+    ("stage", "here", "whole", "registered", "sentence"),
+    [("小学", (2, 3), (5, 15), (3, 15), "在乙镇3所小学中排第2位，在全旗15所小学中排第5位（按达标率）"),
+     ("小学", (1, 1), (5, 15), (1, 15), "是乙镇唯一的小学，在全旗15所小学中排第5位（按达标率）"),
+     ("高中", (1, 1), (1, 1), (1, 1), "是全旗唯一的高中"),
+     ("九年一贯制", (1, 2), (3, 9), (2, 9), "在乙镇2所九年一贯制学校中排第1位，在全旗9所九年一贯制学校中排第3位（按达标率）"),
+     ("幼儿园", (3, 3), (1, 18), (3, 18), "在乙镇3所幼儿园中排第3位，在全旗18所幼儿园中排第1位（按达标率）"),
+     # schools of the stage without indicators: no rivals, but no reason to call this one 唯一
+     ("高中", (1, 1), (1, 1), (1, 2), "全旗其他高中暂无量化指标，不作排名"),
+     ("小学", (1, 1), (4, 12), (2, 15), "乙镇其他小学暂无量化指标，不作排名，在全旗有量化指标的12所小学中排第4位（按达标率）")],
 )
-def test_rank_sentences(stage: str, here: tuple[int, int], whole: tuple[int, int], sentence: str) -> None:
-    assert report.rank_sentence(stage, "乙镇", "全旗", here, whole) == sentence
+def test_rank_sentences(stage: str, here: tuple[int, int], whole: tuple[int, int], registered: tuple[int, int],
+                        sentence: str) -> None:
+    assert report.rank_sentence(stage, "乙镇", "全旗", here, whole, registered) == sentence
 
 
 def test_place_by_done_rate_shares_ties() -> None:
@@ -155,7 +188,8 @@ def test_one_school_report_from_the_command_line(tmp_path: Path) -> None:
 def test_every_demo_school_builds_and_rebuilds_what_it_shows(plan: Plan, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Acceptance: a report for each of the 48 demo schools, under its township on the index, each headline
-    its own figures. Then new figures for one 小学 rebuild every 小学 (their ranks) and nothing else."""
+    its own figures. Then new figures for one 小学 rebuild every 小学 (their ranks) and nothing else; a
+    change to one school's activity rebuilds that school's report only."""
     monkeypatch.setenv("EDUREPORT_CACHE_DIR", str(tmp_path / "cache"))
     data = tmp_path / "data"
     shutil.copytree(DEMO, data)
@@ -183,6 +217,10 @@ def test_every_demo_school_builds_and_rebuilds_what_it_shows(plan: Plan, tmp_pat
     expected = set(schools.loc[schools["stage"] == "小学", "school_id"])
     assert "S00203" in expected and len(expected) == 15
     assert rebuilt == expected and {r.status for r in second.results} == {"built", "unchanged"}
+    # one more participant in the one activity 第一幼儿园 (S00105) registered: its report only
+    _edit(data, "activities.csv", lambda x: x[3] == "S00105", lambda x: x.__setitem__(5, str(int(x[5]) + 1)))
+    third = build(data_dir=data, **args)
+    assert [r.job.key for r in third.results if r.status == "built"] == ["school:S00105"]
 
 
 def _own_counts(html: Path) -> dict[str, int]:

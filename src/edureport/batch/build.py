@@ -39,7 +39,7 @@ from edureport.core.paths import (
 )
 from edureport.data.store import load_data
 from edureport.metrics.change import compare_date, counted_by
-from edureport.metrics.results_cache import shared_table
+from edureport.metrics.results_cache import month_table, shared_table
 from edureport.plan.commentary import load_commentary
 from edureport.plan.load import load_plan
 from edureport.render.outputs import DEFAULT_FORMATS, output_files, output_formats
@@ -127,6 +127,8 @@ def build(*, plan_file: str | Path | None = None, data_dir: str | Path | None = 
         keys = {j.key: job_key(j, data, common=common, notebook=notebook_file(j),
                                shown_results=shown) for j in selected}
         todo = [j for j in selected if force or not _unchanged(previous.get(j.key), keys[j.key], folder, formats)]
+        if todo:  # the region's month-end series, once for all reports that chart it (see results_cache)
+            month_table(data, when, allow_outside_year=allow_outside_year)
         if on_plan:
             on_plan(selected, todo)
         kwargs = {"common": common, "out": root, "year": plan.year, "as_of": when.isoformat(), "formats": formats,

@@ -25,7 +25,7 @@ def status_counts(data: DataSet, as_of: dt.date, jobs: list[Job],
         return {}
     frame = shared_table(data, as_of, allow_outside_year=allow_outside_year)
     places: dict[tuple[str, str], pd.DataFrame] = {}  # one mask per place, not per report (600 township reports)
-    schools: dict[str, pd.DataFrame] = {}
+    schools: dict[str, pd.DataFrame] | None = None  # read when the first school report asks
     out = {}
     for job in jobs:
         kind = get_report_kind(job.kind)
@@ -33,9 +33,9 @@ def status_counts(data: DataSet, as_of: dt.date, jobs: list[Job],
         level, entity = kind.place(**job.parameters)
         if (level, entity) not in places:
             if level == "school":  # every school's rows grouped once, not one mask per school report
-                if not schools:
+                if schools is None:
                     table = school_table(data, as_of, allow_outside_year=allow_outside_year)
-                    schools.update({str(k): g for k, g in table.groupby("entity", sort=False)})
+                    schools = {str(k): g for k, g in table.groupby("entity", sort=False)}
                 places[level, entity] = schools.get(entity, frame.iloc[0:0])
             else:
                 places[level, entity] = place_rows(frame, BANNER if level == "banner" else entity)

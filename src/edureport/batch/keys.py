@@ -7,7 +7,7 @@ A report is rebuilt only when something it shows could change:
   narrows it). The built-in kinds: a section report, the rows of its indicators and tasks (all townships —
   it compares them); a township report, its own rows, plus the banner figures and every township's figures
   it prints in comparison columns, ranks and charts (``shown_by_reports``: so a change elsewhere
-  that moves those rebuilds it too); a school report, its township's rows and every school of its stage's
+  that moves those rebuilds it too); a school report, its own rows and every school of its stage's
   figures (its ranks); the year-end review, all data.
 """
 

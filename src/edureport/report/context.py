@@ -24,7 +24,15 @@ from edureport.data.projects import project_table
 from edureport.data.store import DataSet, load_register, load_snapshot, load_subset
 from edureport.metrics.change import compare_date, counted_by, default_compare_to
 from edureport.metrics.compute import IndicatorResult, compute
-from edureport.metrics.results_cache import BANNER, place_rows, results_of, school_table, shared_table
+from edureport.metrics.results_cache import (
+    BANNER,
+    month_ends,
+    month_table,
+    place_rows,
+    results_of,
+    school_table,
+    shared_table,
+)
 from edureport.plan.commentary import Commentary, load_commentary
 from edureport.plan.load import load_plan
 from edureport.plan.model import Plan
@@ -225,7 +233,7 @@ class ReportContext:
         rows = self._township_rows
         out = {}
         for ind, group in rows.groupby("indicator_id", sort=False):
-            values = [None if v != v else float(v) for v in group["actual"].tolist()]
+            values = [None if pd.isna(v) else float(v) for v in group["actual"].tolist()]
             out[str(ind)] = (group["entity"].astype(str).tolist(), values)
         return out
 
@@ -242,19 +250,30 @@ class ReportContext:
         return {t: float(done.get(t, 0.0)) for t in self._towns}
 
     def monthly(self, indicator_id: str, level: str = "banner", entity: str = "") -> tuple[list[str], list]:
-        """The indicator's value at each month end of the plan year up to the as-of date."""
+        """The indicator's value at each month end of the plan year up to the as-of date (the region's from
+        the shared month table, made once per build; a township's or a school's from its own rows)."""
+        ends = month_ends(self.plan.start, self.plan.end, self.as_of)
+        months = [end.strftime("%Y-%m") for end in ends]
+        if level == "banner":
+            found = self._monthly_banner.get(indicator_id, {})
+            return months, [found.get(m) for m in months]
         ind = self.plan.indicator(indicator_id)
-        months, values = [], []
-        d = self.plan.start
-        while d <= min(self.as_of, self.plan.end):
-            end = (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-            if end > self.as_of:
-                break
+        values = []
+        for end in ends:
             res = compute(self.data, end, level, entity, [ind], allow_outside_year=self.allow_outside_year)
-            months.append(end.strftime("%Y-%m"))
             values.append(res[0].actual if res and res[0].actual is not None else None)
-            d = end + dt.timedelta(days=1)
         return months, values
+
+    @functools.cached_property
+    def _monthly_banner(self) -> dict[str, dict[str, float]]:
+        """Indicator id → {month: the region's value} (months without a value left out)."""
+        table = month_table(self.data, self.as_of, whole=lambda: self.full, allow_outside_year=self.allow_outside_year)
+        out: dict[str, dict[str, float]] = {}
+        for ind, month, value in zip(table["indicator_id"].tolist(), table["month"].tolist(),
+                                     table["actual"].tolist(), strict=True):
+            if value is not None and value == value:
+                out.setdefault(str(ind), {})[str(month)] = float(value)
+        return out
 
 
 TITLE_PARTS = re.compile(r"(\d{4}年)")  # a title breaks after the unit's name and after the year, nowhere else

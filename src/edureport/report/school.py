@@ -38,11 +38,20 @@ UNIT = "学校（园）"
 
 def display_names(schools: pd.DataFrame) -> dict[str, str]:
     """School id → the name reports call it by: the register's name, with its township added where two
-    schools of the region share that name (“中心小学（图克镇）”)."""
+    schools of the region share that name (“中心小学（图克镇）”), and its code too where they share the
+    township as well (“第一中学（东镇，S2）”)."""
     names = schools["name"].astype(str)
-    twice = set(names[names.duplicated(keep=False)])
-    return {str(r.school_id): (f"{r.name}（{r.township}）" if str(r.name) in twice else str(r.name))
-            for r in schools.itertuples()}
+    pairs = names + "\0" + schools["township"].astype(str)
+    twice, same_town = set(names[names.duplicated(keep=False)]), set(pairs[pairs.duplicated(keep=False)])
+    out = {}
+    for r, pair in zip(schools.itertuples(), pairs, strict=True):
+        name = str(r.name)
+        if pair in same_town:
+            name = f"{name}（{r.township}，{r.school_id}）"
+        elif name in twice:
+            name = f"{name}（{r.township}）"
+        out[str(r.school_id)] = name
+    return out
 
 
 def _p(ctx: ReportContext, key: str) -> str:
@@ -87,16 +96,34 @@ def stage_word(stage: str) -> str:
     return stage if stage.endswith(("小学", "中学", "初中", "高中", "幼儿园", "学校", "园")) else f"{stage}学校"
 
 
-def rank_sentence(stage: str, town: str, region: str, here: tuple[int, int], whole: tuple[int, int]) -> str:
-    """The place by 达标率 among the stage's schools with indicators, in the township and the region:
-    “在嘎鲁图镇3所小学中排第2位，在全旗12所小学中排第5位” / “是全旗唯一的高中”."""
+def rank_sentence(stage: str, town: str, region: str, here: tuple[int, int], whole: tuple[int, int],
+                  registered: tuple[int, int]) -> str:
+    """The place by 达标率 among the stage's schools with indicators (``here``: in the township, ``whole``:
+    in the region, each (place, of how many)); ``registered``: how many schools of the stage the register
+    has in the township and the region. “在嘎鲁图镇3所小学中排第2位，在全旗12所小学中排第5位（按达标率）” /
+    “是全旗唯一的高中”; schools of the stage without indicators are no rivals, and no reason to say 唯一."""
     word = stage_word(stage)
-    if whole[1] <= 1:
-        return f"是{region}唯一的{word}"
-    there = f"在{region}{whole[1]}所{word}中排第{whole[0]}位"
-    if here[1] <= 1:
-        return f"是{town}唯一的{word}，{there}"
-    return f"在{town}{here[1]}所{word}中排第{here[0]}位，{there}"
+
+    def part(where: str, place: tuple[int, int], count: int) -> tuple[str, bool]:
+        if count <= 1:
+            return f"是{where}唯一的{word}", False
+        if place[1] <= 1:
+            return f"{where}其他{word}暂无量化指标，不作排名", False
+        return f"在{where}有量化指标的{place[1]}所{word}中排第{place[0]}位" if place[1] < count \
+            else f"在{where}{place[1]}所{word}中排第{place[0]}位", True
+
+    there, ranked = part(region, whole, registered[1])
+    if not ranked:  # alone in the region, or no rival there: none in the township either
+        return there
+    local, ranked_here = part(town, here, registered[0])
+    return f"{local}，{there}" + ("（按达标率）" if ranked or ranked_here else "")
+
+
+def registered(ctx: ReportContext) -> tuple[int, int]:
+    """How many schools of the school's stage the register has in its township and in the region."""
+    schools = ctx.data.schools
+    same = schools["stage"].astype(str) == _p(ctx, "stage")
+    return int((same & (schools["township"].astype(str) == _p(ctx, "township"))).sum()), int(same.sum())
 
 
 def indicator_ranks(ctx: ReportContext, results: list[IndicatorResult]) -> dict[str, tuple[str, str]]:
@@ -105,7 +132,7 @@ def indicator_ranks(ctx: ReportContext, results: list[IndicatorResult]) -> dict[
     values = {}
     for scope in (True, False):
         rows = peers(ctx, township=scope)
-        values[scope] = {str(i): [None if v != v else float(v) for v in g["actual"].tolist()]
+        values[scope] = {str(i): [None if pd.isna(v) else float(v) for v in g["actual"].tolist()]
                          for i, g in rows.groupby("indicator_id", sort=False)}
     for r in results:
         out[r.indicator_id] = (rank_text(r, values[True].get(r.indicator_id, [])),
@@ -130,16 +157,17 @@ def school_overview(ctx: ReportContext) -> Block:
     results = own_results(ctx)
     counts = status_summary(results)
     name, stage, town = _p(ctx, "display"), _p(ctx, "stage"), _p(ctx, "township")
-    text = f"截至{ctx.when}，{name}（{town}，{stage}，{_p(ctx, 'ownership')}）适用的{summary_sentence(counts, '量化指标')}"
+    text = f"截至{ctx.when}，{name}（{town}，{stage}，{_p(ctx, 'ownership')}）"
     blocks = [heading(2, "一、总体情况")]
     if not results:
-        return join([*blocks, paragraph(text)])
+        return join([*blocks, paragraph(text + "没有适用的量化指标。")])
+    text += f"适用的{summary_sentence(counts, '量化指标')}"
     school = _p(ctx, "school")
     everywhere = done_rates(peers(ctx, township=False))
     places = rank_sentence(stage, town, ctx.region, place_of(school, done_rates(peers(ctx, township=True))),
-                           place_of(school, everywhere))
+                           place_of(school, everywhere), registered(ctx))
     n = ctx.numbering.next_table()
-    text += f"达标率{everywhere[school] * 100:.1f}%，{places}（按达标率）。各状态指标数见表{n}。"
+    text += f"达标率{everywhere[school] * 100:.1f}%，{places}。各状态指标数见表{n}。"
     rows = [[s.value, str(c)] for s, c in counts.items()]
     return join([*blocks, paragraph(text),
                  table(["状态", "指标数"], rows, number=n, caption=f"{name}指标状态汇总", cls="summary")])
@@ -147,7 +175,10 @@ def school_overview(ctx: ReportContext) -> Block:
 
 def school_change(ctx: ReportContext) -> Block:
     """较上期变化 of the school's indicators and of its projects."""
-    return change_part(ctx, own_results(ctx), projects=project_ids(ctx))
+    results = own_results(ctx)
+    if not results:
+        return join([heading(3, "较上期变化"), paragraph(f"本{UNIT}没有适用的量化指标，不作较上期比较。")])
+    return change_part(ctx, results, projects=project_ids(ctx))
 
 
 def school_indicators(ctx: ReportContext) -> Block:
@@ -167,7 +198,9 @@ def school_indicators(ctx: ReportContext) -> Block:
              *(ranks[r.indicator_id][i] for i in shown)] for r in results]
     shared = any(get_kind(r.kind).shares_target(ctx.plan.indicator(r.indicator_id)) for r in results)
     note = (f"排名在同学段（{stage}）的{UNIT}中按实际值计算（“低于”“≤”“＜”类指标数值越小越靠前，数值相同的并列），"
-            "“2/5”为5所中的第2位。" if shown else f"{ctx.region}没有其他{stage_word(stage)}，不作排名。")
+            "“2/5”为5所中的第2位。" if shown else
+            f"{ctx.region}没有其他{stage_word(stage)}，不作排名。" if registered(ctx)[1] <= 1 else
+            f"{ctx.region}同学段的{UNIT}暂无可比数据，不作排名。")
     if shared:
         note += f"目标中的“本级分解”是{ctx.region}目标按适用的{UNIT}数分解到本{UNIT}的目标。"
     figs = figures_for(ctx, results, level="school", entity=_p(ctx, "school"), trends="lagging", compare=False)
