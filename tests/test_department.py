@@ -134,6 +134,16 @@ def test_summary_sentence_is_true(status: Status, overdue: int, projects: int, b
     assert text.endswith(f"{behind}项指标有苏木镇滞后或未达标。" if behind else "没有苏木镇在这些指标上滞后或未达标。")
 
 
+@pytest.mark.parametrize(("count", "text"), [
+    (0, "—"),
+    (3, "3个：镇1、镇2、镇3"),
+    (20, "20个：" + "、".join(f"镇{i}" for i in range(1, 21))),
+    (412, "412个：" + "、".join(f"镇{i}" for i in range(1, 21)) + "等"),  # a city: the first 20, and 等
+])
+def test_units_behind_are_counted_and_at_most_twenty_named(count: int, text: str) -> None:
+    assert report.units_text([f"镇{i}" for i in range(1, count + 1)]) == text
+
+
 def test_summary_names_each_status_with_its_count() -> None:
     counts = _counts(DONE=3, LAGGING=1, MISSED=2, NO_DATA=1)
     text = report.summary_text("教研室", ["三"], 1, "2023年9月30日", "全旗", counts, 0, 0, 1, "苏木镇")

@@ -79,9 +79,18 @@ def summary_text(department: str, sections: list[str], tasks: int, when: str, re
     return text
 
 
+# Names listed per cell of 四、滞后的单位. A city's 600 townships put 400 names in one cell: unreadable, and
+# WeasyPrint's table layout measured every possible line break of them (31 s of a 32 s department report).
+UNITS_SHOWN = 20
+
+
 def units_text(names: list[str]) -> str:
-    """“3个：甲镇、乙镇、丙镇” or “—”."""
-    return f"{len(names)}个：{'、'.join(names)}" if names else "—"
+    """“3个：甲镇、乙镇、丙镇” or “—”; beyond ``UNITS_SHOWN`` names the first of them (register order) and
+    “等” (“412个：示例镇1、……、示例镇20等”)."""
+    if not names:
+        return "—"
+    shown = "、".join(names[:UNITS_SHOWN])
+    return f"{len(names)}个：{shown}" + ("等" if len(names) > UNITS_SHOWN else "")
 
 
 # --- The report's parts --------------------------------------------------------------------------------
@@ -182,7 +191,9 @@ def department_units(ctx: ReportContext) -> Block:
         return join([*blocks, paragraph(f"没有{label}在本{ctx.plan.department_label}牵头的指标上滞后或未达标。")])
     n = ctx.numbering.next_table()
     shared = any(get_kind(r.kind).shares_target(ctx.plan.indicator(r.indicator_id)) for r, _, _ in rows)
+    many = any(len(late) > UNITS_SHOWN or len(missed) > UNITS_SHOWN for _, late, missed in rows)
     text = f"以下{len(rows)}项指标有{label}滞后或未达标，见表{n}。" + (
+        f"超过{UNITS_SHOWN}个的只列出名录中的前{UNITS_SHOWN}个；各{label}的情况见各自的进展报告。" if many else "") + (
         f"各{label}按本级目标判断，{ctx.region}目标按适用单位数分解的指标，分解目标按本级适用单位数占{ctx.region}的比例计算。"
         if shared else "")
     body = [[r.name, r.target_text, r.actual_text, units_text(late), units_text(missed)] for r, late, missed in rows]
