@@ -67,8 +67,8 @@ def median(runs: list[dict[str, float]]) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
-def jobs_for(data: Path, only: list[str] | None) -> list[tuple[str, str, dict[str, str]]]:
-    """(stem, notebook, parameters) of the reports a build would make — the same list for both ways."""
+def _jobs(data: Path, only: list[str] | None = None) -> list:
+    """The jobs a build of ``data`` would run (every kind, schools included), as edureport selects them."""
     sys.path.insert(0, str(ROOT / "src"))
     from edureport.batch.jobs import select_jobs
     from edureport.data.store import load_data
@@ -76,20 +76,17 @@ def jobs_for(data: Path, only: list[str] | None) -> list[tuple[str, str, dict[st
 
     plan = load_plan(PLAN)
     ds = load_data(data, plan)
-    return [(j.stem, j.notebook, j.parameters)
-            for j in select_jobs(plan, list(ds.townships["township"]), only, ds.schools)]
+    return select_jobs(plan, list(ds.townships["township"]), only, ds.schools)
+
+
+def jobs_for(data: Path, only: list[str] | None) -> list[tuple[str, str, dict[str, str]]]:
+    """(stem, notebook, parameters) of the reports a build would make — the same list for both ways."""
+    return [(j.stem, j.notebook, j.parameters) for j in _jobs(data, only)]
 
 
 def keys_for(data: Path, without: tuple[str, ...] = ()) -> list[str]:
     """Every report key a build of ``data`` has, but those of the kinds in ``without``."""
-    sys.path.insert(0, str(ROOT / "src"))
-    from edureport.batch.jobs import select_jobs
-    from edureport.data.store import load_data
-    from edureport.plan.load import load_plan
-
-    plan = load_plan(PLAN)
-    ds = load_data(data, plan)
-    return [j.key for j in select_jobs(plan, list(ds.townships["township"]), None, ds.schools) if j.kind not in without]
+    return [j.key for j in _jobs(data) if j.kind not in without]
 
 
 def baseline(data: Path, out: Path, only: list[str] | None, parallel: int = 1) -> list[str]:

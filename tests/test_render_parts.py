@@ -206,3 +206,17 @@ def test_value_labels_stand_clear_of_the_reference_lines(monkeypatch: pytest.Mon
             ground = text.get_bbox_patch()
             assert ground is not None and ground.get_facecolor()[:3] == (1.0, 1.0, 1.0) and ground.get_alpha() >= 0.8
             assert text.get_zorder() > max(lines)
+
+
+def test_many_units_share_a_dot_per_spot_and_move_less_than_half_a_spot() -> None:
+    """Above 60 units the comparison dots are one per 1/400 of the axis (report/charts.py): no dot moves by
+    more than half a spot, every value keeps a dot near it, and 60 or fewer are drawn as they are."""
+    from edureport.report import charts
+
+    few = [float(v) for v in range(60)]
+    assert charts._one_dot_per_spot(few, few) == few
+    many = [i * 100 / 599 for i in range(600)]  # 600 townships spread over 0–100 %
+    dots = charts._one_dot_per_spot(many, many)
+    step = 100 / charts.SPOTS
+    assert len(dots) <= charts.SPOTS + 1 < len(many)
+    assert all(min(abs(v - d) for d in dots) <= step / 2 + 1e-9 for v in many)
