@@ -111,6 +111,20 @@ def test_a_kernel_is_replaced_after_its_share_of_reports(tmp_path: Path, monkeyp
     assert not psutil.pid_exists(pids[0]), "the replaced kernel was shut down and reaped"
 
 
+def test_a_kernel_above_its_memory_bound_is_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any kernel holds more than 1 MB: each report gets a new one, and the old one is reaped. With the
+    default bound (400 MB, far above a demo kernel) the same reports share one kernel."""
+    notebooks, records = _recording(tmp_path)
+    monkeypatch.setenv("EDUREPORT_NOTEBOOKS_DIR", str(notebooks))
+    monkeypatch.setenv("EDUREPORT_WARM_KERNEL_MB", "1")
+    assert {r.status for r in _run(tmp_path / "small", TOWNS).values()} == {"built"}
+    pids = [r["pid"] for r in _records(records)]
+    assert len(pids) == len(TOWNS) == len(set(pids)) and not any(psutil.pid_exists(p) for p in pids)
+    monkeypatch.delenv("EDUREPORT_WARM_KERNEL_MB")
+    assert {r.status for r in _run(tmp_path / "default", TOWNS).values()} == {"built"}
+    assert len({r["pid"] for r in _records(records)[len(pids):]}) == 1
+
+
 def _demo_keys() -> list[str]:
     """Every demo report but the school reports of five townships (乌审召镇's eight stay: 82 reports in
     one kernel would add 70 s and no other code path)."""
@@ -130,6 +144,7 @@ def test_warm_kernel_leaks_nothing_into_the_reports(tmp_path: Path, monkeypatch:
     order = [k for k in keys if k not in LAST] + LAST
     formats = ("html",)
     monkeypatch.setenv("EDUREPORT_WARM_REPORTS", "1000")  # no replacement: all in one kernel
+    monkeypatch.setenv("EDUREPORT_WARM_KERNEL_MB", "100000")
     warm = _run(tmp_path / "warm", order, formats=formats)
     assert {r.status for r in warm.values()} == {"built"}, [r.error for r in warm.values() if r.error]
     monkeypatch.setenv("EDUREPORT_WARM_KERNELS", "0")

@@ -24,7 +24,8 @@ A kernel is never reused after a report that failed in any way (an error in a ce
 kernel, an interruption): it is shut down and the next report (or the retry) gets a new one. Module state
 of what was imported (edureport's caches, keyed by their inputs) is kept, which is the point; within one
 build the data are one snapshot. Memory grows a little per report (caches, fragmentation), so a kernel is
-replaced after ``REPORTS_PER_KERNEL`` reports (``EDUREPORT_WARM_REPORTS`` overrides). Measured
+replaced after ``REPORTS_PER_KERNEL`` reports (``EDUREPORT_WARM_REPORTS`` overrides), or sooner when its
+memory is above ``KERNEL_MB`` after a report (a big region's whole data set; see there). Measured
 (``benchmarks/warm_memory.py``, every demo report twice in one kernel): RSS 234 MB after the first report,
 at most 263 MB, about +0.35 MB per report, most of it while the caches fill. 20 reports bound the growth to
 roughly a tenth of a kernel's size, and the replacement (a kernel start and the imports, ~1.1 s) costs
@@ -53,6 +54,11 @@ from edureport.core.fonts import setup_matplotlib
 
 ENGINE = "edureport-warm"
 REPORTS_PER_KERNEL = 20  # measured: docs/benchmarks.md section 1 (benchmarks/warm_memory.py)
+# A kernel whose memory (RSS) is above this after a report is replaced, whatever its count: at 600 苏木镇 a
+# kernel that had run a section, department or review report (the whole data set) stayed at 450–550 MB for
+# the next 20 township reports, which alone need 280 MB; two such kernels put a complete build over 2 GB.
+# At the demo's size a kernel holds 234–263 MB and never reaches it (``EDUREPORT_WARM_KERNEL_MB`` overrides).
+KERNEL_MB = 400
 RESET_TIMEOUT = 60  # seconds for the warm-up (imports) or the reset between reports
 HISTORY = "--HistoryManager.hist_file=:memory:"  # what nbclient gives the kernels it starts
 
@@ -69,6 +75,24 @@ def reports_per_kernel() -> int:
         return max(1, int(os.environ.get("EDUREPORT_WARM_REPORTS", REPORTS_PER_KERNEL)))
     except ValueError:
         return REPORTS_PER_KERNEL
+
+
+def kernel_mb() -> float:
+    try:
+        return max(1.0, float(os.environ.get("EDUREPORT_WARM_KERNEL_MB", KERNEL_MB)))
+    except ValueError:
+        return KERNEL_MB
+
+
+def _too_big() -> bool:
+    """This worker's kernel holds more memory than ``kernel_mb`` (False when it cannot be told)."""
+    import psutil
+
+    pid = kernel_pid()
+    try:
+        return pid is not None and psutil.Process(pid).memory_info().rss > kernel_mb() * 2**20
+    except psutil.Error:
+        return False
 
 
 @dataclass
@@ -121,7 +145,8 @@ def _engine() -> type:
                 discard()
                 raise
             kernel.reports += 1
-            if nb.metadata.get("papermill", {}).get("exception") or kernel.reports >= reports_per_kernel():
+            if (nb.metadata.get("papermill", {}).get("exception") or kernel.reports >= reports_per_kernel()
+                    or _too_big()):
                 discard()  # a failed cell may have left anything behind; or this kernel has done its share
             return nb
 

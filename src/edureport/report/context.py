@@ -228,6 +228,12 @@ class ReportContext:
         ranks and comparison charts need, read column-wise so their cost barely grows with townships."""
         return self._values.get(indicator_id, ([], []))
 
+    def township_statuses(self, indicator_id: str) -> list[tuple[str, Status]]:
+        """The townships that have a result for the indicator (registry order) and their status, read
+        column-wise like ``township_values``: a department report made every township's result objects
+        (``by_township``) for this alone, 0.18 of its 0.55 s at 600 townships."""
+        return self._statuses.get(indicator_id, [])
+
     @functools.cached_property
     def _values(self) -> dict[str, tuple[list[str], list[float | None]]]:
         rows = self._township_rows
@@ -236,6 +242,13 @@ class ReportContext:
             values = [None if pd.isna(v) else float(v) for v in group["actual"].tolist()]
             out[str(ind)] = (group["entity"].astype(str).tolist(), values)
         return out
+
+    @functools.cached_property
+    def _statuses(self) -> dict[str, list[tuple[str, Status]]]:
+        rows = self._township_rows
+        return {str(ind): list(zip(group["entity"].astype(str).tolist(), map(Status, group["status"].tolist()),
+                                   strict=True))
+                for ind, group in rows.groupby("indicator_id", sort=False)}
 
     @functools.cached_property
     def _township_rows(self) -> pd.DataFrame:

@@ -118,10 +118,9 @@ def late_projects(ctx: ReportContext) -> list[str]:
 def behind_units(ctx: ReportContext) -> list[tuple[IndicatorResult, list[str], list[str]]]:
     """Per indicator of the department's (region-wide result, plan order): the units 滞后 and 未达标 on
     it; only indicators with at least one such unit."""
-    every = ctx.by_township
     out = []
     for r in _banner(ctx):
-        units = [(t, res[r.indicator_id].status) for t, res in every.items() if r.indicator_id in res]
+        units = ctx.township_statuses(r.indicator_id)
         late = [t for t, s in units if s is Status.LAGGING]
         missed = [t for t, s in units if s is Status.MISSED]
         if late or missed:
