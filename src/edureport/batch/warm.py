@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas
+import psutil
 from jupyter_core.utils import run_sync
 from pandas._config import config as pandas_config
 
@@ -94,8 +95,6 @@ def _too_big() -> bool:
     """This worker's kernel holds more memory than ``kernel_mb`` (False when it cannot be told: a report
     that was built is never failed for a measurement)."""
     try:
-        import psutil
-
         pid = kernel_pid()
         return pid is not None and psutil.Process(pid).memory_info().rss > kernel_mb() * 2**20
     except Exception:
