@@ -179,10 +179,11 @@ def test_unknown_or_mistyped_parameter_is_refused(params: dict, message: str) ->
         check_parameters(notebooks_dir() / "township_report.ipynb", params)
 
 
-def test_unknown_report_is_usage_error() -> None:
-    result = run("build", "--only", "township:火星镇", "--formats", "html")
+def test_unknown_report_is_usage_error(tmp_path: Path) -> None:
+    # --out: the build's log would otherwise go into the checkout's outputs/logs/
+    result = run("build", "--only", "township:火星镇", "--formats", "html", "--out", tmp_path)
     assert result.exit_code == 2 and "没有这些报告" in result.stderr
-    result = run("build", "--only", "county:1")
+    result = run("build", "--only", "county:1", "--out", tmp_path)
     assert result.exit_code == 2 and "未知的报告类型" in result.stderr
 
 
