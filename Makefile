@@ -46,9 +46,9 @@ demo: $(STAMP)
 	$(BIN)/edureport validate data/demo --summary outputs/validation-summary.txt
 	$(BIN)/edureport build --data data/demo
 
-# The 25 slowest tests are listed. Not on every core (pytest-xdist: 996 s against 1,396 s on 2 cores): a test
-# that runs `edureport build` without --out writes outputs/logs/ into the checkout, and a test running at the
-# same moment that requires the checkout untouched then fails (tests/test_bureau.py, seen once in three runs).
+# The 25 slowest tests are listed. Not yet on every core (pytest-xdist: 996 s against 1,396 s on 2 cores): a
+# test that ran `edureport build` without --out wrote outputs/logs/ into the checkout while tests/test_bureau.py
+# required it untouched (one failure in three runs; that test is fixed, others are not yet checked).
 test: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest -q --durations=25
