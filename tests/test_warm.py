@@ -242,3 +242,18 @@ def test_changed_code_ends_the_warm_kernel(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setitem(warm._state, "code", {**stamps, path: (stamps[path][0], stamps[path][1] - 1)})
     with pytest.raises(RuntimeError, match="代码已改变"):
         warm.between_reports(str(ROOT))
+
+
+@pytest.mark.parametrize(("value", "bound"), [
+    (None, 400.0), ("250", 250.0), ("0", 1.0), ("-5", 1.0), ("nan", 400.0), ("inf", 400.0), ("四百", 400.0),
+])
+def test_the_memory_bound_setting(value: str | None, bound: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bad EDUREPORT_WARM_KERNEL_MB falls back to the default; no setting makes every report cold by accident
+    except a deliberate tiny one (at least 1 MiB)."""
+    from edureport.batch import warm
+
+    if value is None:
+        monkeypatch.delenv("EDUREPORT_WARM_KERNEL_MB", raising=False)
+    else:
+        monkeypatch.setenv("EDUREPORT_WARM_KERNEL_MB", value)
+    assert warm.kernel_mb() == bound
